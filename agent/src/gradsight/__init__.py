@@ -1,0 +1,76 @@
+"""Gradsight agent: ``run = gradsight.init(...)``, ``run.watch(model, optimizer)``,
+``run.log({...})``, ``run.finish()`` (ARCHITECTURE.md ⚑ Agent API)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from gradsight.run import Run
+    from gradsight.settings import Mode
+
+_current: Run | None = None
+
+
+def init(
+    project: str | None = None,
+    name: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    *,
+    server: str | None = None,
+    api_key: str | None = None,
+    resume: str | None = None,
+    mode: Mode | None = None,
+) -> Run:
+    """Start (or, with ``resume=RUN_ID``, continue) a run. Never waits for the network: the
+    run id is made here and the server is contacted from a background thread.
+
+    ``server`` defaults to ``$GRADSIGHT_URL``, then ``http://localhost:8000``; ``project`` to
+    ``$GRADSIGHT_PROJECT``, then ``"default"``; ``mode`` is ``"online"`` or ``"disabled"``.
+    """
+    global _current
+    from gradsight.ids import new_run_id
+    from gradsight.run import Run
+    from gradsight.settings import AgentSettings
+
+    overrides: dict[str, Any] = {}
+    if server is not None:
+        overrides["url"] = server
+    if api_key is not None:
+        overrides["api_key"] = api_key
+    if mode is not None:
+        overrides["mode"] = mode
+    settings = AgentSettings(**overrides)  # arguments win over GRADSIGHT_* variables
+    run_id = resume or settings.run_id or new_run_id()
+    if _current is not None:
+        _current.finish()
+    _current = Run(
+        run_id=run_id,
+        project=project or settings.project,
+        name=name,
+        config=config,
+        settings=settings,
+    )
+    return _current
+
+
+def log(data: Mapping[str, Any], step: int | None = None, **kwargs: Any) -> None:
+    """``run.log`` on the current run (a no-op before ``init``)."""
+    if _current is not None:
+        _current.log(data, step, **kwargs)
+
+
+def finish(timeout: float | None = None) -> None:
+    """Finish the current run."""
+    if _current is not None:
+        _current.finish(timeout)
+
+
+def current_run() -> Run | None:
+    return _current
+
+
+__all__ = ["__version__", "current_run", "finish", "init", "log"]

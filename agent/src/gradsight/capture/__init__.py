@@ -1,0 +1,1 @@
+"""Capture: hooks on the training loop and the step axis they report on."""

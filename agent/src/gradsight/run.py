@@ -1,0 +1,197 @@
+"""A Gradsight run: what ``gradsight.init`` returns (ARCHITECTURE.md ⚑ Agent API)."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import math
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from gradsight import metadata as metadata_mod
+from gradsight.capture.record import Recorder, Value
+from gradsight.errors import ErrorLog
+from gradsight.settings import AgentSettings
+from gradsight.transport.sender import Sender
+
+if TYPE_CHECKING:
+    import torch
+
+    from gradsight.capture.watch import Watcher
+
+_BAD_KEY = re.compile(r"[\x00-\x1f\x7f,]")
+MAX_KEY_LENGTH = 256
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts become ``a/b`` keys (the separator of our metric names)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}/"))
+        else:
+            out[name] = value
+    return out
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """Config values as the server stores them: JSON types, non-finite floats as strings."""
+    if depth > 30:
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v, depth + 1) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value.replace("\x00", "") if isinstance(value, str) else value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    try:
+        number = float(value)  # numpy scalars, 0-d tensors
+    except (TypeError, ValueError):
+        return str(value)
+    return number if math.isfinite(number) else str(number)
+
+
+class Run:
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        project: str,
+        name: str | None,
+        config: Mapping[str, Any] | None,
+        settings: AgentSettings,
+    ) -> None:
+        self.id = run_id
+        self.project = project
+        self.name = name or run_id
+        self.config: dict[str, Any] = dict(config or {})
+        self.settings = settings
+        self.errors = ErrorLog()
+        self._recorder = Recorder(max_closed=settings.max_buffer_steps)
+        self._watchers: list[Watcher] = []
+        self._finished = False
+        self._lock = threading.Lock()
+        self._sender: Sender | None = None
+        if settings.mode != "disabled":
+            body = {"id": run_id, "project": project, "name": self.name, "config": jsonable(self.config)}
+            self._sender = Sender(
+                body, self._recorder, settings, self.errors, functools.cache(metadata_mod.collect)
+            )
+            self._sender.start()
+        atexit.register(self._at_exit)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish()
+
+    def __repr__(self) -> str:
+        return f"<gradsight.Run {self.id} project={self.project!r} step={self.step}>"
+
+    @property
+    def step(self) -> int:
+        """The step the next value will be filed under (see the step axis in ARCHITECTURE.md)."""
+        return self._recorder.step
+
+    @property
+    def url(self) -> str:
+        return f"{self.settings.url.rstrip('/')}/runs/{self.id}"
+
+    def watch(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer | Sequence[torch.optim.Optimizer],
+    ) -> None:
+        """Hook the model and optimizer(s): gradient norms, step timing and throughput are then
+        captured every step with no change to the training loop."""
+        from gradsight.capture.watch import Watcher
+
+        optimizers = [optimizer] if not isinstance(optimizer, Sequence) else list(optimizer)
+        try:
+            watcher = Watcher(self._recorder, self.errors, model, optimizers)
+        except Exception as exc:
+            self.errors.report("watch", exc)
+            return
+        self._watchers.append(watcher)
+        if self._sender is not None:
+            self._sender.set_layers(watcher.layers)
+            total = sum(p.numel() for p in model.parameters())
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            self._sender.add_metadata({"params": {"total": total, "trainable": trainable}})
+
+    def log(
+        self,
+        data: Mapping[str, Any],
+        step: int | None = None,
+        *,
+        samples: int | None = None,
+        tokens: int | None = None,
+    ) -> None:
+        """Record scalars (numbers or one-element tensors; nested dicts become ``a/b`` keys).
+
+        Tensors on an accelerator are not synchronised here: they are read by the transport
+        thread a moment later. ``step`` re-bases the run's step counter; ``samples``/``tokens``
+        give the step's batch size when it cannot be inferred from the model's input.
+        """
+        try:
+            if self._finished:
+                return
+            values = self._values(flatten(data))
+            if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+                raise ValueError(f"step must be an integer >= 0, not {step!r}")
+            if values or step is not None:
+                self._recorder.log(values, step)
+            if samples is not None or tokens is not None:
+                for watcher in self._watchers:
+                    watcher.set_batch(samples, tokens)
+        except Exception as exc:
+            self.errors.report("log", exc)
+
+    def _values(self, flat: Mapping[str, Any]) -> dict[str, Value]:
+        from gradsight.capture.deferred import scalar
+
+        out: dict[str, Value] = {}
+        for raw_key, value in flat.items():
+            key = raw_key.strip()
+            if not key or len(key) > MAX_KEY_LENGTH or key.startswith("_") or _BAD_KEY.search(key):
+                self.errors.warn_once(
+                    f"key:{key[:50]}",
+                    f"metric name {key[:80]!r} is not allowed (1-{MAX_KEY_LENGTH} characters, no "
+                    "commas or control characters, not starting with '_'); it is not recorded",
+                )
+                continue
+            try:
+                out[key] = scalar(value)
+            except (TypeError, ValueError) as exc:
+                self.errors.warn_once(f"value:{key}", f"{key!r} not recorded: {exc}")
+        return out
+
+    def finish(self, timeout: float | None = None) -> None:
+        """Flush and mark the run finished. Waits at most ``timeout`` seconds
+        (``GRADSIGHT_FINISH_TIMEOUT_S``, default 30) for the server; never raises."""
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+        try:
+            for watcher in self._watchers:
+                watcher.remove()
+            if self._sender is not None:
+                wait = self.settings.finish_timeout_s if timeout is None else timeout
+                if not self._sender.finish(wait):
+                    self.errors.warn_once(
+                        "finish",
+                        f"server at {self.settings.url} did not take {self._sender.unsent_batches} "
+                        f"batch(es) of run {self.id} within {wait:.0f} s",
+                    )
+        except Exception as exc:
+            self.errors.report("finish", exc)
+
+    def _at_exit(self) -> None:
+        self.finish()

@@ -1,0 +1,1 @@
+"""Transport: closed steps → columnar batches → the server, from a background thread."""

@@ -1,0 +1,3 @@
+"""Gradsight server: ingest, store, diagnosis and the dashboard API."""
+
+__version__ = "0.1.0"

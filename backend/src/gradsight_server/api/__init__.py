@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): routes call services; nothing here touches SQL."""

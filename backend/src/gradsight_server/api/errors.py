@@ -1,0 +1,72 @@
+"""Exception → HTTP mapping. Bad input is a 4xx naming the field; a dependency that is down
+is a 503 with Retry-After (the agent retries it); nothing else may become a 5xx."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gradsight_server.api.json import FastJSONResponse
+from gradsight_server.errors import RunConflict, RunNotFound
+from gradsight_server.wire.decode import WireError
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 5
+
+
+def _json(status: int, detail: Any, headers: dict[str, str] | None = None) -> FastJSONResponse:
+    return FastJSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Pydantic puts the offending input and exception objects in errors; echo neither
+    # (they may be huge, binary or not JSON-serialisable).
+    return [
+        {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> FastJSONResponse:
+        return _json(422, _validation_detail(exc))
+
+    @app.exception_handler(WireError)
+    async def _wire(_: Request, exc: WireError) -> FastJSONResponse:
+        return _json(exc.status, exc.detail())
+
+    @app.exception_handler(RunNotFound)
+    async def _not_found(_: Request, exc: RunNotFound) -> FastJSONResponse:
+        return _json(404, f"run {exc.args[0]!r} not found")
+
+    @app.exception_handler(RunConflict)
+    async def _conflict(_: Request, exc: RunConflict) -> FastJSONResponse:
+        return _json(409, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> FastJSONResponse:
+        return _json(exc.status_code, exc.detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(request: Request, exc: OperationalError) -> FastJSONResponse:
+        log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
+        return _json(503, "database unavailable; retry later", {"Retry-After": str(RETRY_AFTER_S)})
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(request: Request, exc: DBAPIError) -> FastJSONResponse:
+        if exc.connection_invalidated:
+            return _json(503, "database unavailable; retry later", {"Retry-After": str(RETRY_AFTER_S)})
+        log.exception("database error during %s %s", request.method, request.url.path)
+        return _json(500, "internal error")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> FastJSONResponse:
+        log.exception("unhandled error during %s %s", request.method, request.url.path)
+        return _json(500, "internal error")

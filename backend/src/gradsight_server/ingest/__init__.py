@@ -1,0 +1,1 @@
+"""Ingest: staging, applying and queueing batches."""

@@ -1,0 +1,93 @@
+"""Queues that carry ledger ids (never payloads) from the API to whoever applies batches.
+
+Embedded mode applies batches on a thread in the API process; with ``GRADSIGHT_REDIS_URL``
+set, Celery workers do. Both call the same :func:`gradsight_server.ingest.service.apply`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from gradsight_server.ingest.service import ApplyResult, apply
+from gradsight_server.store.engine import Database
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[ApplyResult], None]
+
+
+class IngestQueue(Protocol):
+    name: str
+
+    def enqueue(self, ledger_pk: int) -> None: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class InProcessQueue:
+    """A worker thread applying staged batches in arrival order.
+
+    The queue itself is memory only: what it loses on a crash is still staged in the
+    database and the maintenance sweep enqueues it again.
+    """
+
+    name = "inprocess"
+    RETRIES = 5
+
+    def __init__(self, db: Database, listeners: list[Listener] | None = None) -> None:
+        self._db = db
+        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.listeners: list[Listener] = listeners if listeners is not None else []
+
+    def enqueue(self, ledger_pk: int) -> None:
+        self._queue.put(ledger_pk)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="gradsight-ingest", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def join(self) -> None:
+        """Block until everything enqueued so far has been processed (tests, shutdown)."""
+        self._queue.join()
+
+    def _run(self) -> None:
+        while True:
+            pk = self._queue.get()
+            try:
+                if pk is None:
+                    return
+                self._apply_with_retries(pk)
+            finally:
+                self._queue.task_done()
+
+    def _apply_with_retries(self, pk: int) -> None:
+        for attempt in range(self.RETRIES):
+            try:
+                result = apply(self._db, pk)
+            except Exception:
+                # Database briefly unavailable or locked: back off; after the last attempt the
+                # batch stays staged and the maintenance sweep brings it back.
+                log.exception("applying batch %s failed (attempt %d)", pk, attempt + 1)
+                time.sleep(min(0.2 * 2**attempt, 5.0))
+                continue
+            for listener in self.listeners:
+                try:
+                    listener(result)
+                except Exception:
+                    log.exception("ingest listener failed")
+            return

@@ -1,0 +1,1 @@
+"""Series queries and downsampling."""

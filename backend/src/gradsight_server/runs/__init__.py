@@ -1,0 +1,1 @@
+"""Run lifecycle: create or resume, list, finish, delete."""

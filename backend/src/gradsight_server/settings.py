@@ -1,0 +1,73 @@
+"""Server settings, read from ``GRADSIGHT_*`` environment variables (and ``.env``).
+
+Every variable is listed in the repository's ``.env.example``; a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".gradsight"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRADSIGHT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    """Where the embedded server keeps its SQLite database."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL. Unset: SQLite in ``data_dir``. PostgreSQL: ``postgresql+psycopg://…``."""
+
+    redis_url: str | None = None
+    """Celery broker. Unset: ingest and diagnosis run on an in-process queue (embedded mode)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    static_dir: Path | None = None
+    """Built dashboard. Unset: the package's ``static/`` or, in a source checkout, ``frontend/dist``."""
+
+    auto_migrate: bool = True
+    """Run ``alembic upgrade head`` when ``serve`` starts (the compose file runs a one-shot migrate instead)."""
+
+    max_batch_bytes: int = 32 * 1024 * 1024
+    """Largest accepted batch body, compressed or not (a decompressed body larger than this is rejected too)."""
+
+    max_batch_points: int = 2_000_000
+
+    stale_after_s: float = 600.0
+    """A running run silent for this long becomes ``crashed`` (the agent heartbeats every 30 s)."""
+
+    maintenance_interval_s: float = 15.0
+    """How often the embedded server sweeps stale runs and re-enqueues staged batches."""
+
+    log_level: str = "INFO"
+
+    @field_validator("database_url", "redis_url", "static_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("data_dir", "static_dir")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'gradsight.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

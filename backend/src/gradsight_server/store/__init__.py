@@ -1,0 +1,1 @@
+"""Persistence: the SQL schema, repositories (all SQL lives here) and migrations."""

@@ -1,0 +1,99 @@
+"""Ingest ledger: staged batches and the applied-batch record that makes redelivery a no-op."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gradsight_server.store.models import IngestBatch
+from gradsight_server.store.runs import now
+from gradsight_server.store.upsert import insert_ignore
+
+STAGED, APPLIED, FAILED = "staged", "applied", "failed"
+
+
+@dataclass(frozen=True)
+class Staged:
+    pk: int
+    duplicate: bool
+    state: str
+
+
+@dataclass(frozen=True)
+class Claimed:
+    pk: int
+    run_pk: int
+    content_type: str
+    payload: bytes
+
+
+def stage(
+    session: Session, run_pk: int, batch_id: str, content_type: str, payload: bytes, n_points: int
+) -> Staged:
+    """Record the batch with its payload. A batch id already in the ledger is a duplicate."""
+    inserted = insert_ignore(
+        session,
+        IngestBatch,
+        [
+            {
+                "run_pk": run_pk,
+                "batch_id": batch_id,
+                "state": STAGED,
+                "content_type": content_type,
+                "payload": payload,
+                "n_points": n_points,
+                "received_at": now(),
+            }
+        ],
+        ["run_pk", "batch_id"],
+    )
+    row = session.execute(
+        select(IngestBatch.pk, IngestBatch.state).where(
+            IngestBatch.run_pk == run_pk, IngestBatch.batch_id == batch_id
+        )
+    ).one()
+    return Staged(pk=int(row.pk), duplicate=not inserted, state=str(row.state))
+
+
+def claim(session: Session, pk: int) -> Claimed | None:
+    """Take a staged batch for applying, inside the caller's transaction.
+
+    The row lock (PostgreSQL ``FOR UPDATE``; SQLite's writer lock) makes a concurrent claim
+    of the same batch wait, then find it applied and return None. If the transaction rolls
+    back, the batch is staged again.
+    """
+    row = session.execute(
+        select(IngestBatch.run_pk, IngestBatch.content_type, IngestBatch.payload)
+        .where(IngestBatch.pk == pk, IngestBatch.state == STAGED)
+        .with_for_update()
+    ).one_or_none()
+    if row is None or row.payload is None:
+        return None
+    session.execute(
+        update(IngestBatch).where(IngestBatch.pk == pk).values(state=APPLIED, applied_at=now(), payload=None)
+    )
+    return Claimed(pk=pk, run_pk=int(row.run_pk), content_type=row.content_type, payload=row.payload)
+
+
+def mark_failed(session: Session, pk: int, error: str) -> None:
+    session.execute(update(IngestBatch).where(IngestBatch.pk == pk).values(state=FAILED, error=error[:2000]))
+
+
+def staged_before(session: Session, cutoff: datetime, limit: int = 1000) -> list[int]:
+    """Staged batches older than ``cutoff``: their queue message may have been lost."""
+    return [
+        int(pk)
+        for pk in session.scalars(
+            select(IngestBatch.pk)
+            .where(IngestBatch.state == STAGED, IngestBatch.received_at < cutoff)
+            .order_by(IngestBatch.pk)
+            .limit(limit)
+        )
+    ]
+
+
+def state_of(session: Session, pk: int) -> str | None:
+    return session.scalar(select(IngestBatch.state).where(IngestBatch.pk == pk))

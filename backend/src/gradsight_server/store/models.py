@@ -1,0 +1,144 @@
+"""SQLAlchemy models. The schema itself is owned by the Alembic migrations next to this file.
+
+Points are not stored one row per point: each batch becomes one ``segments`` row per key
+holding that key's steps and values as little-endian arrays (see docs/adr/0001-storage.md).
+That keeps numbers in numpy from the wire to the database and costs ~10 bytes per point
+instead of ~85 for a row per point.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments an ``INTEGER PRIMARY KEY``; PostgreSQL gets a real bigint.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+# JSONB on PostgreSQL so config and metadata can be searched and indexed.
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    project: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    config: Mapped[dict[str, Any]] = mapped_column(Json)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", Json)
+    layers: Mapped[list[str] | None] = mapped_column(Json, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class MetricKey(Base):
+    __tablename__ = "metric_keys"
+    __table_args__ = (UniqueConstraint("run_pk", "name", name="uq_metric_keys_run_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(256))
+
+
+class Segment(Base):
+    """A run of points of one key: ``steps`` (int64 LE, or ``first_step + i * stride`` when
+    ``steps`` is NULL) and ``values`` (float64 or float32 LE, ``dtype`` says which).
+
+    ``seq`` is the ingest order of the batch that wrote it: when two segments hold the same
+    step, the higher ``seq`` wins ("re-logging a step replaces it").
+    """
+
+    __tablename__ = "segments"
+    __table_args__ = (Index("ix_segments_run_key_first", "run_pk", "key_id", "first_step"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk", ondelete="CASCADE"))
+    key_id: Mapped[int] = mapped_column(ForeignKey("metric_keys.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    first_step: Mapped[int] = mapped_column(BigInteger)
+    last_step: Mapped[int] = mapped_column(BigInteger)
+    n: Mapped[int] = mapped_column(Integer)
+    stride: Mapped[int] = mapped_column(BigInteger)
+    steps: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    dtype: Mapped[str] = mapped_column(String(2))
+    values: Mapped[bytes] = mapped_column(LargeBinary)
+    counts: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    """uint32 LE: how many times the key was logged within each step (NULL: once each)."""
+
+
+class LatestValue(Base):
+    """Last value of every key, so run lists never scan history (MLflow's ``latest_metrics``)."""
+
+    __tablename__ = "latest_values"
+
+    key_id: Mapped[int] = mapped_column(ForeignKey("metric_keys.id", ondelete="CASCADE"), primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk", ondelete="CASCADE"), index=True)
+    step: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[float | None] = mapped_column(Float(53), nullable=True)
+    special: Mapped[int] = mapped_column(SmallInteger)
+    """0 finite (``value`` holds it), 1 NaN, 2 +Infinity, 3 -Infinity: SQLite turns NaN into NULL."""
+
+
+class IngestBatch(Base):
+    """Ledger of received batches. A batch is staged here (payload kept) before the API
+    answers 202; applying it flips ``state`` to ``applied`` in the same transaction that
+    writes its points, so a redelivered task finds it applied and does nothing."""
+
+    __tablename__ = "ingest_batches"
+    __table_args__ = (
+        UniqueConstraint("run_pk", "batch_id", name="uq_ingest_batches_run_batch"),
+        Index("ix_ingest_batches_state", "state", "received_at"),
+    )
+
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk", ondelete="CASCADE"))
+    batch_id: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(12))
+    content_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    n_points: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Diagnosis(Base):
+    __tablename__ = "diagnoses"
+    __table_args__ = (Index("ix_diagnoses_run_status", "run_pk", "status"),)
+
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    first_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    summary: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(Json)
+    recommendations: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

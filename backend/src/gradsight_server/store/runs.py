@@ -1,0 +1,182 @@
+"""Run repository: create/resume, list, progress, status transitions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from gradsight_server.store.models import Diagnosis, Run
+from gradsight_server.store.upsert import insert_ignore
+
+RUNNING, FINISHED, CRASHED = "running", "finished", "crashed"
+STATUSES = (RUNNING, FINISHED, CRASHED)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def get(session: Session, run_id: str) -> Run | None:
+    return session.scalars(select(Run).where(Run.id == run_id)).one_or_none()
+
+
+def get_by_pk(session: Session, pk: int) -> Run | None:
+    return session.get(Run, pk)
+
+
+def create_or_resume(
+    session: Session,
+    run_id: str,
+    project: str,
+    name: str,
+    config: dict[str, Any],
+    metadata: dict[str, Any],
+) -> tuple[Run, bool]:
+    """Insert the run, or resume the existing one with this client id. Returns (run, created).
+
+    Two agents racing to create the same id (all ranks of a job) both succeed: the insert
+    ignores the conflict and both read the one row.
+    """
+    t = now()
+    created = insert_ignore(
+        session,
+        Run,
+        [
+            {
+                "id": run_id,
+                "project": project,
+                "name": name,
+                "status": RUNNING,
+                "config": config,
+                "meta": metadata,
+                "created_at": t,
+                "updated_at": t,
+            }
+        ],
+        ["id"],
+    )
+    run = get(session, run_id)
+    assert run is not None
+    if not created:
+        run.status = RUNNING
+        run.finished_at = None
+        run.updated_at = t
+        if config:
+            run.config = {**run.config, **config}
+        if metadata:
+            run.meta = {**run.meta, **metadata}
+    return run, bool(created)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filtered(query: Select[Any], project: str | None, q: str | None, status: str | None) -> Select[Any]:
+    if project:
+        query = query.where(Run.project == project)
+    if status:
+        query = query.where(Run.status == status)
+    if q:
+        pattern = "%" + _escape_like(q) + "%"
+        query = query.where(
+            or_(
+                Run.name.ilike(pattern, escape="\\"),
+                Run.id.ilike(pattern, escape="\\"),
+                Run.project.ilike(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+def list_runs(
+    session: Session,
+    *,
+    project: str | None,
+    q: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Run], int]:
+    total = session.scalar(_filtered(select(func.count(Run.pk)), project, q, status)) or 0
+    rows = session.scalars(
+        _filtered(select(Run), project, q, status)
+        .order_by(Run.created_at.desc(), Run.pk.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return rows, int(total)
+
+
+def health_counts(session: Session, run_pks: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Open diagnoses per run and severity, for the run list's health column."""
+    counts: dict[int, dict[str, int]] = {pk: {"critical": 0, "warning": 0, "info": 0} for pk in run_pks}
+    if not run_pks:
+        return counts
+    rows = session.execute(
+        select(Diagnosis.run_pk, Diagnosis.severity, func.count())
+        .where(Diagnosis.run_pk.in_(run_pks), Diagnosis.status == "open")
+        .group_by(Diagnosis.run_pk, Diagnosis.severity)
+    ).all()
+    for run_pk, severity, n in rows:
+        if severity in counts[run_pk]:
+            counts[run_pk][severity] = int(n)
+    return counts
+
+
+def record_progress(
+    session: Session,
+    run_pk: int,
+    *,
+    max_step: int | None,
+    final: bool,
+    layers: Sequence[str] | None,
+) -> None:
+    """After a batch: advance last_step, mark the run alive (a crashed run that sends again is
+    running again) or finished. A late batch never reopens a finished run."""
+    run = session.get(Run, run_pk, with_for_update=True)
+    if run is None:
+        return
+    t = now()
+    run.updated_at = t
+    if max_step is not None and (run.last_step is None or max_step > run.last_step):
+        run.last_step = max_step
+    if layers is not None:
+        run.layers = list(layers)
+    if final:
+        run.status = FINISHED
+        run.finished_at = t
+    elif run.status == CRASHED:
+        run.status = RUNNING
+
+
+def heartbeat(session: Session, run_pk: int) -> None:
+    session.execute(update(Run).where(Run.pk == run_pk).values(updated_at=now()))
+    session.execute(update(Run).where(Run.pk == run_pk, Run.status == CRASHED).values(status=RUNNING))
+
+
+def finish(session: Session, run: Run) -> None:
+    if run.status != FINISHED:
+        run.status = FINISHED
+        run.finished_at = now()
+    run.updated_at = now()
+
+
+def mark_stale_crashed(session: Session, cutoff: datetime) -> int:
+    """Running runs silent since ``cutoff`` become crashed. Returns how many."""
+    result = session.execute(
+        update(Run)
+        .where(Run.status == RUNNING, Run.updated_at < cutoff)
+        .values(status=CRASHED)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delete_run(session: Session, run_pk: int) -> None:
+    # Foreign keys cascade to keys, segments, latest values, ledger and diagnoses.
+    session.execute(delete(Run).where(Run.pk == run_pk))

@@ -1,0 +1,1 @@
+"""The versioned batch wire format: decoding and validation (docs/wire-format.md)."""

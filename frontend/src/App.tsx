@@ -1,0 +1,17 @@
+import { Route, Routes } from 'react-router';
+import { Layout } from './components/Layout';
+import { NotFound } from './pages/NotFound';
+import { RunPage } from './pages/RunPage';
+import { RunsPage } from './pages/RunsPage';
+
+export function App() {
+  return (
+    <Routes>
+      <Route element={<Layout />}>
+        <Route index element={<RunsPage />} />
+        <Route path="runs/:id" element={<RunPage />} />
+        <Route path="*" element={<NotFound />} />
+      </Route>
+    </Routes>
+  );
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { apiUrl } from './client';
+import { queryKeys } from './queries';
+
+describe('apiUrl', () => {
+  it('URL-encodes comma-joined keys that contain slashes', () => {
+    const url = apiUrl('/runs/r1/series', { keys: ['loss', 'time/step_s'].join(','), points: 800 });
+    expect(url).toBe('/api/v1/runs/r1/series?keys=loss%2Ctime%2Fstep_s&points=800');
+    const params = new URL(url, 'http://x').searchParams;
+    expect(params.get('keys')?.split(',')).toEqual(['loss', 'time/step_s']);
+  });
+
+  it('leaves out empty and missing parameters', () => {
+    expect(apiUrl('/runs', { q: '', status: undefined, project: null, limit: 50 })).toBe('/api/v1/runs?limit=50');
+    expect(apiUrl('/runs')).toBe('/api/v1/runs');
+  });
+});
+
+describe('queryKeys', () => {
+  it('nests a run’s keys, series and diagnoses under the run, for one-call invalidation', () => {
+    const run = queryKeys.run('r1');
+    for (const key of [queryKeys.keys('r1'), queryKeys.series('r1', ['loss'], 800), queryKeys.diagnoses('r1')]) {
+      expect(key.slice(0, run.length)).toEqual(run);
+    }
+    expect(queryKeys.series('r1', ['a', 'b'], 800)).not.toEqual(queryKeys.series('r1', ['a', 'b'], 1000));
+    expect(queryKeys.runList({ q: 'x' }).slice(0, 2)).toEqual(queryKeys.runLists());
+  });
+});

@@ -1,0 +1,73 @@
+// Typed fetch client for the Gradsight REST API (same origin, prefix /api/v1).
+// One function per endpoint; every query hook in queries.ts goes through these.
+
+import { parseSeriesResponse } from './parse';
+import type { Diagnosis, ItemList, Run, RunListParams, RunPage, SeriesResponse } from './types';
+
+export const API_PREFIX = '/api/v1';
+
+/** A non-2xx answer. `detail` is the server's `{"detail": …}` rendered as text. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly detail: string;
+
+  constructor(status: number, detail: string) {
+    super(`HTTP ${status}: ${detail}`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+type QueryValue = string | number | undefined | null;
+
+/** Builds `/api/v1/<path>?a=1&b=x%2Fy`; empty and missing parameters are left out. */
+export function apiUrl(path: string, params: Record<string, QueryValue> = {}): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') query.set(name, String(value));
+  }
+  const qs = query.toString();
+  return `${API_PREFIX}${path}${qs ? `?${qs}` : ''}`;
+}
+
+/** FastAPI details are strings or lists of `{loc, msg}`; both become one readable line. */
+function describeDetail(body: unknown, fallback: string): string {
+  if (typeof body !== 'object' || body === null || !('detail' in body)) return fallback;
+  const detail = (body as { detail: unknown }).detail;
+  if (typeof detail === 'string') return detail;
+  if (Array.isArray(detail)) {
+    return detail
+      .map((d: unknown) => (typeof d === 'object' && d !== null && 'msg' in d ? String((d as { msg: unknown }).msg) : JSON.stringify(d)))
+      .join('; ');
+  }
+  return JSON.stringify(detail);
+}
+
+async function getJson(path: string, params?: Record<string, QueryValue>, signal?: AbortSignal): Promise<unknown> {
+  const response = await fetch(apiUrl(path, params), { headers: { Accept: 'application/json' }, signal });
+  if (!response.ok) {
+    const body: unknown = await response.json().catch(() => null);
+    throw new ApiError(response.status, describeDetail(body, response.statusText || 'request failed'));
+  }
+  return response.json();
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  listRuns: (params: RunListParams, signal?: AbortSignal) =>
+    getJson('/runs', { ...params }, signal) as Promise<RunPage>,
+
+  getRun: (id: string, signal?: AbortSignal) => getJson(`/runs/${enc(id)}`, {}, signal) as Promise<Run>,
+
+  listKeys: (id: string, signal?: AbortSignal) =>
+    getJson(`/runs/${enc(id)}/keys`, {}, signal) as Promise<ItemList<string>>,
+
+  /** Keys contain '/', so the comma-joined list is URL-encoded by URLSearchParams. */
+  getSeries: async (id: string, keys: readonly string[], points: number, signal?: AbortSignal): Promise<SeriesResponse> =>
+    parseSeriesResponse(await getJson(`/runs/${enc(id)}/series`, { keys: keys.join(','), points }, signal)),
+
+  listDiagnoses: (id: string, signal?: AbortSignal) =>
+    getJson(`/runs/${enc(id)}/diagnoses`, {}, signal) as Promise<ItemList<Diagnosis>>,
+};

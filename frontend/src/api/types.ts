@@ -1,0 +1,89 @@
+// Response shapes of the Gradsight REST API (/api/v1), as fixed in shared/ARCHITECTURE.md.
+// Field names stay as on the wire (snake_case) so these types read like the contract.
+
+export type RunStatus = 'running' | 'finished' | 'crashed';
+
+export interface Health {
+  critical: number;
+  warning: number;
+  info: number;
+}
+
+export interface Run {
+  id: string;
+  project: string;
+  name: string;
+  status: RunStatus;
+  config: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  last_step: number | null;
+  health: Health;
+}
+
+/** `GET /runs` */
+export interface RunPage {
+  items: Run[];
+  total: number;
+}
+
+/** `GET /runs/{id}/keys`, `GET /runs/{id}/diagnoses` */
+export interface ItemList<T> {
+  items: T[];
+}
+
+/**
+ * One key's downsampled series after decoding: arrays aligned by bucket.
+ * Numbers are decoded from the wire, so NaN and ±Infinity are real numbers here
+ * (the wire spells them "NaN", "Infinity", "-Infinity"). `min`/`max`/`mean` are over
+ * finite values and null for a bucket without any; `last` is the value as logged.
+ */
+export interface SeriesEntry {
+  key: string;
+  raw: boolean;
+  step: number[];
+  min: (number | null)[];
+  max: (number | null)[];
+  mean: (number | null)[];
+  last: (number | null)[];
+  count: number[];
+  nonfinite: number[];
+}
+
+/** `GET /runs/{id}/series` */
+export interface SeriesResponse {
+  run_id: string;
+  series: SeriesEntry[];
+}
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+export interface Recommendation {
+  action: string;
+  detail: string;
+  params: Record<string, unknown>;
+  references: string[];
+}
+
+export interface Diagnosis {
+  id: string;
+  rule: string;
+  severity: Severity;
+  status: 'open' | 'resolved';
+  first_step: number;
+  last_step: number;
+  summary: string;
+  evidence: Record<string, unknown>;
+  recommendations: Recommendation[];
+}
+
+/** Query parameters of `GET /runs`. */
+export interface RunListParams {
+  project?: string;
+  q?: string;
+  status?: RunStatus;
+  limit?: number;
+  offset?: number;
+}

@@ -1,0 +1,50 @@
+"""Reading a run back through the real HTTP API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.support.procs import wait_until
+
+_SPECIAL = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def number(value: Any) -> float | None:
+    if value is None:
+        return None
+    return _SPECIAL[value] if isinstance(value, str) else float(value)
+
+
+def raw_series(base: str, run_id: str, key: str) -> dict[int, float]:
+    """Every stored point of one key as {step: value} (raw buckets: the range holds fewer
+    points than requested)."""
+    body = (
+        httpx.get(f"{base}/api/v1/runs/{run_id}/series", params={"keys": key, "points": 10_000}, timeout=30)
+        .raise_for_status()
+        .json()
+    )
+    entry = body["series"][0]
+    assert entry["raw"], f"{key} has more than 10000 points"
+    return {s: number(v) for s, v in zip(entry["step"], entry["last"], strict=True)}  # type: ignore[misc]
+
+
+def get_run(base: str, run_id: str) -> dict[str, Any]:
+    response = httpx.get(f"{base}/api/v1/runs/{run_id}", timeout=10)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def wait_finished(base: str, run_id: str, timeout: float = 30) -> dict[str, Any]:
+    """Wait until the run is finished and its final batch applied."""
+
+    def done() -> bool:
+        try:
+            return get_run(base, run_id)["status"] == "finished"
+        except httpx.HTTPStatusError:
+            return False
+
+    wait_until(done, timeout, f"run {run_id} to finish")
+    return get_run(base, run_id)
