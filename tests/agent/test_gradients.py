@@ -83,3 +83,59 @@ def test_nan_loss_and_gradients_survive_to_the_server(server: Server) -> None:
     assert all(math.isnan(loss[s]) for s in range(3, 6))  # weights are NaN after step 3
     assert math.isnan(raw_series(server.url, run.id, "grad_norm")[3])
     assert raw_series(server.url, run.id, "inf_metric")[2] == float("inf")
+
+
+def test_every_family_reaches_the_server(server: Server) -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(8, 32),
+        torch.nn.ReLU(),
+        torch.nn.Linear(32, 32),
+        torch.nn.Tanh(),
+        torch.nn.Linear(32, 1),
+    )
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    run = gradsight.init(project="agent-tests", name="families", server=server.url)
+    run.watch(model, opt, update_every=5, spectral_every=3, activations=True)
+    train(run, model, opt, 20)
+    run.finish()
+    wait_finished(server.url, run.id)
+    import httpx
+
+    keys = set(httpx.get(f"{server.url}/api/v1/runs/{run.id}/keys").json()["items"])
+    for family in (
+        "grad_norm/",
+        "param_norm/",
+        "update_ratio/",
+        "spike_frac/",
+        "eps_frac/",
+        "spectral/top_sv/",
+        "spectral/stable_rank/",
+        "spectral/alpha/",
+        "act/dead_frac/",
+        "act/saturated_frac/",
+        "act/max_abs/",
+        "act/kurtosis/",
+    ):
+        assert any(k.startswith(family) for k in keys), family
+    for key in (
+        "loss",
+        "grad_norm",
+        "lr",
+        "update_ratio",
+        "time/step_s",
+        "time/forward_s",
+        "time/backward_s",
+        "time/optimizer_s",
+        "throughput/samples_per_s",
+        "memory/rss_gb",
+    ):
+        assert key in keys, key
+    assert raw_series(server.url, run.id, "update_ratio/0.weight").keys() == {0, 5, 10, 15}
+    assert run.errors.count == 0
+    meta = httpx.get(f"{server.url}/api/v1/runs/{run.id}").json()["metadata"]
+    assert meta["optimizers"][0]["class"] == "AdamW" and meta["optimizers"][0]["groups"][0]["eps"] == 1e-8
+    n = sum(p.numel() for p in model.parameters())
+    assert meta["params"] == {"total": n, "trainable": n, "non_embedding": n}
+    assert meta["flops_per_step"] > 0 and meta["flops_method"] == "measured"
+    assert meta["cpu_count"] >= 1

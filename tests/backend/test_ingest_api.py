@@ -28,9 +28,11 @@ def test_json_batch_is_accepted_then_a_resend_is_a_duplicate(api: Api, run_id: s
     )
     first = api.post_batch(run_id, body)
     assert first.status_code == 202
-    assert first.json() == {"batch_id": "agent-1:1", "status": "accepted", "points": 6}
+    accepted = {"batch_id": "agent-1:1", "status": "accepted", "points": 6, "inserted": 6, "duplicates": 0}
+    assert first.json() == accepted
     again = api.post_batch(run_id, body)
-    assert again.status_code == 202 and again.json()["status"] == "duplicate"
+    assert again.status_code == 202
+    assert again.json() == {**accepted, "status": "duplicate", "inserted": 0, "duplicates": 6}
     api.settle()
     (loss,) = api.series(run_id, "loss")
     assert loss["step"] == [0, 1, 2] and loss["last"] == [3.0, 2.5, 2.0]  # once, not twice

@@ -53,7 +53,8 @@ def test_a_live_run_appears_and_its_charts_draw_and_grow(
     run.finish()
     wait_finished(dashboard_server.url, run.id)
     expect(page.locator('[data-testid="run-last-step"]')).to_contain_text("119", timeout=15_000)
-    assert points(loss_chart) == 120
+    # The header and the series are separate requests: the chart converges a moment later.
+    wait_until(lambda: points(loss_chart) == 120, 15, "the finished run's last steps to be drawn")
     page.screenshot(path=str(test_output / "run-page-finished.png"), full_page=True)
     assert errors == [], errors
     page.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -48,3 +50,14 @@ def wait_finished(base: str, run_id: str, timeout: float = 30) -> dict[str, Any]
 
     wait_until(done, timeout, f"run {run_id} to finish")
     return get_run(base, run_id)
+
+
+def diagnosed_up_to(db: Path, run_id: str) -> int | None:
+    """The step the run's last diagnosis pass saw (None before the first pass). Read from the
+    embedded server's SQLite file, read-only: the API does not expose the engine's cursor."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
+        row = conn.execute(
+            "SELECT d.last_step FROM diagnosis_state d JOIN runs r ON r.pk = d.run_pk WHERE r.id = ?",
+            (run_id,),
+        ).fetchone()
+    return None if row is None else int(row[0])

@@ -46,3 +46,12 @@ def fresh_database(prefix: str = "gradsight_test") -> Iterator[str]:
     finally:
         with admin_connect() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def set_database_reachable(name: str, reachable: bool) -> None:
+    """Refuse (or allow again) new connections to one database and end its open ones: the
+    database is down for the server under test while the shared PostgreSQL keeps running."""
+    with admin_connect() as conn:
+        conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(reachable).lower()}')
+        if not reachable:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))

@@ -13,11 +13,13 @@ from tests.support.procs import Proc, free_port, wait_until
 
 
 class RedisServer(Proc):
-    def __init__(self, data_dir: Path, log_dir: Path, appendonly: bool = True) -> None:
+    def __init__(
+        self, data_dir: Path, log_dir: Path, appendonly: bool = True, port: int | None = None
+    ) -> None:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is missing: run `make test` (apt-get install -y redis-server)"
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()  # a restarted Redis keeps its port and data directory
         self.url = f"redis://127.0.0.1:{self.port}/0"
         argv = [
             binary,

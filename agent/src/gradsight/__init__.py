@@ -29,7 +29,9 @@ def init(
     run id is made here and the server is contacted from a background thread.
 
     ``server`` defaults to ``$GRADSIGHT_URL``, then ``http://localhost:8000``; ``project`` to
-    ``$GRADSIGHT_PROJECT``, then ``"default"``; ``mode`` is ``"online"`` or ``"disabled"``.
+    ``$GRADSIGHT_PROJECT``, then ``"default"``. ``mode`` (default ``$GRADSIGHT_MODE``, then
+    ``"online"``): ``"offline"`` writes only the local spool, for ``gradsight sync DIR`` later;
+    ``"disabled"`` records nothing.
     """
     global _current
     from gradsight.ids import new_run_id
@@ -73,4 +75,14 @@ def current_run() -> Run | None:
     return _current
 
 
-__all__ = ["__version__", "current_run", "finish", "init", "log"]
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import gradsight` does not import torch: `gradsight.clip_grad_norm_` is the
+    # observed clip_grad_norm_ for loops that imported torch's before `watch` (docs/agent.md).
+    if name == "clip_grad_norm_":
+        from gradsight.capture.clipping import clip_grad_norm_
+
+        return clip_grad_norm_
+    raise AttributeError(f"module 'gradsight' has no attribute {name!r}")
+
+
+__all__ = ["__version__", "clip_grad_norm_", "current_run", "finish", "init", "log"]

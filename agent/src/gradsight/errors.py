@@ -36,8 +36,10 @@ class ErrorLog:
             )
 
     def warn_once(self, where: str, message: str) -> None:
+        """Log ``message`` the first time ``where`` warns; later messages of that kind (which
+        may differ, e.g. by step) are dropped."""
         with self._lock:
-            kind = (where, message)
+            kind = (where, "")
             if kind in self._seen:
                 return
             self._seen.add(kind)

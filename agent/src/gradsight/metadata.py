@@ -40,6 +40,7 @@ def torch_info() -> dict[str, Any]:
         if torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name(0)
             info["gpu_count"] = torch.cuda.device_count()
+            info["gpu_memory_gb"] = torch.cuda.get_device_properties(0).total_memory / 1024**3
     except Exception:  # a broken driver must not stop a run from starting
         pass
     return info
@@ -53,6 +54,7 @@ def collect() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "pid": os.getpid(),
+        "cpu_count": os.cpu_count(),
         "world_size": int(os.environ.get("WORLD_SIZE", "1") or 1),
         "git": git_info(),
         **torch_info(),

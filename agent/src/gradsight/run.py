@@ -23,6 +23,57 @@ if TYPE_CHECKING:
 
 _BAD_KEY = re.compile(r"[\x00-\x1f\x7f,]")
 MAX_KEY_LENGTH = 256
+MAX_SHAPES = 5000  # parameter sizes sent in metadata (keeps it well under the 1 MB limit)
+
+
+def _hyper(value: Any) -> Any:
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_hyper(v) for v in value]
+    try:
+        return float(value)  # a tensor learning rate (capturable optimizers)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def optimizer_metadata(optimizers: Sequence[torch.optim.Optimizer]) -> list[dict[str, Any]]:
+    """Class and hyper-parameters of each param group: recommendations quote them
+    ("AdamW ε 1e-8 → 1e-10", "β₂ 0.999 → 0.95")."""
+    keys = ("lr", "betas", "eps", "weight_decay", "momentum", "nesterov", "fused", "foreach")
+    return [
+        {
+            "class": type(opt).__name__,
+            "groups": [
+                {"params": sum(p.numel() for p in g["params"]), **{k: _hyper(g[k]) for k in keys if k in g}}
+                for g in opt.param_groups
+            ],
+        }
+        for opt in optimizers
+    ]
+
+
+def model_metadata(model: torch.nn.Module) -> dict[str, Any]:
+    """Parameter counts for the run page and the hyper-parameter advisor (Step Law wants N
+    without embeddings: parameters of ``nn.Embedding`` modules are excluded from it)."""
+    from torch import nn
+
+    params = {id(p): p for p in model.parameters()}
+    embedding = {
+        id(p) for m in model.modules() if isinstance(m, nn.Embedding) for p in m.parameters(recurse=False)
+    }
+    total = sum(p.numel() for p in params.values())
+    return {
+        "params": {
+            "total": total,
+            "trainable": sum(p.numel() for p in params.values() if p.requires_grad),
+            "non_embedding": total - sum(params[i].numel() for i in embedding if i in params),
+        },
+        # Element counts let the server compare layers per element (RMS), not per tensor.
+        "param_numel": {name: p.numel() for name, p in list(model.named_parameters())[:MAX_SHAPES]},
+        "embeddings": sorted(n for n, p in model.named_parameters() if id(p) in embedding),
+        "model_class": type(model).__name__,
+    }
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -107,23 +158,52 @@ class Run:
         self,
         model: torch.nn.Module,
         optimizer: torch.optim.Optimizer | Sequence[torch.optim.Optimizer],
+        *,
+        every: int = 1,
+        update_every: int = 10,
+        spectral_every: int | None = 200,
+        activations: bool = False,
+        include: str | None = None,
+        exclude: str | None = None,
+        scaler: Any = None,
     ) -> None:
-        """Hook the model and optimizer(s): gradient norms, step timing and throughput are then
-        captured every step with no change to the training loop."""
-        from gradsight.capture.watch import Watcher
+        """Hook the model and its optimizer(s); everything is then captured with no change to
+        the training loop (docs/concepts.md lists each statistic and its cost).
+
+        ``every``: cadence of per-parameter gradient norms (the global norm is every step).
+        ``update_every``: cadence of update ratios, parameter norms, optimizer-state
+        statistics and activation windows. ``spectral_every``: each weight matrix's spectrum
+        is measured about this often (the work is spread over the steps); None turns it off.
+        ``activations``: hook activation modules (dead units, saturation, outliers).
+        ``include``/``exclude``: regexes over parameter (and module) names that bound the
+        per-parameter keys. ``scaler``: an AMP ``GradScaler``, for the loss scale and the
+        steps it skips.
+        """
+        if self.settings.mode == "disabled":
+            return
+        from gradsight.capture.watch import Watcher, WatchOptions
 
         optimizers = [optimizer] if not isinstance(optimizer, Sequence) else list(optimizer)
+        options = WatchOptions(
+            every=every,
+            update_every=update_every,
+            spectral_every=spectral_every,
+            activations=activations,
+            include=include,
+            exclude=exclude,
+            scaler=scaler,
+            peak_tflops=self.settings.peak_tflops,
+        )
+        on_metadata = self._sender.add_metadata if self._sender is not None else None
         try:
-            watcher = Watcher(self._recorder, self.errors, model, optimizers)
+            watcher = Watcher(self._recorder, self.errors, model, optimizers, options, on_metadata)
         except Exception as exc:
             self.errors.report("watch", exc)
             return
         self._watchers.append(watcher)
         if self._sender is not None:
             self._sender.set_layers(watcher.layers)
-            total = sum(p.numel() for p in model.parameters())
-            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-            self._sender.add_metadata({"params": {"total": total, "trainable": trainable}})
+            self._sender.add_metadata({**model_metadata(model), "optimizers": optimizer_metadata(optimizers)})
 
     def log(
         self,
@@ -140,7 +220,7 @@ class Run:
         give the step's batch size when it cannot be inferred from the model's input.
         """
         try:
-            if self._finished:
+            if self._finished or self.settings.mode == "disabled":
                 return
             values = self._values(flatten(data))
             if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
@@ -174,7 +254,8 @@ class Run:
 
     def finish(self, timeout: float | None = None) -> None:
         """Flush and mark the run finished. Waits at most ``timeout`` seconds
-        (``GRADSIGHT_FINISH_TIMEOUT_S``, default 30) for the server; never raises."""
+        (``GRADSIGHT_FINISH_TIMEOUT_S``, default 30) for the server, then leaves what it did not
+        take in the spool for ``gradsight sync``; never raises."""
         with self._lock:
             if self._finished:
                 return
@@ -183,13 +264,8 @@ class Run:
             for watcher in self._watchers:
                 watcher.remove()
             if self._sender is not None:
-                wait = self.settings.finish_timeout_s if timeout is None else timeout
-                if not self._sender.finish(wait):
-                    self.errors.warn_once(
-                        "finish",
-                        f"server at {self.settings.url} did not take {self._sender.unsent_batches} "
-                        f"batch(es) of run {self.id} within {wait:.0f} s",
-                    )
+                # What the server did not take stays in the spool; the sender logs how to sync it.
+                self._sender.finish(self.settings.finish_timeout_s if timeout is None else timeout)
         except Exception as exc:
             self.errors.report("finish", exc)
 

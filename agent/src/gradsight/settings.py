@@ -25,16 +25,26 @@ class AgentSettings(BaseSettings):
     run_id: str | None = None
     """Fixes the run id (all ranks of a distributed job share it)."""
     mode: Mode = "online"
+    """``online`` sends to the server (spooling to disk while it is away); ``offline`` writes
+    only the spool, for ``gradsight sync`` later; ``disabled`` records nothing."""
     spool_dir: Path = Field(default_factory=_default_spool)
-    flush_interval_s: float = 1.0
+    """Per-run directories of batches the server has not taken yet (docs/wire-format.md)."""
+    flush_interval_s: float = Field(default=1.0, gt=0)
     """Batches leave at least this often; a SIGKILL loses at most this much telemetry."""
-    heartbeat_s: float = 30.0
-    finish_timeout_s: float = 30.0
+    heartbeat_s: float = Field(default=30.0, gt=0)
+    finish_timeout_s: float = Field(default=30.0, ge=0)
     """How long ``run.finish()`` waits for the server before leaving the rest in the spool."""
-    max_buffer_steps: int = 100_000
+    retry_max_s: float = Field(default=30.0, gt=0)
+    """Longest pause between retries while the server is away (exponential backoff, jittered)."""
+    peak_tflops: float | None = Field(default=None, gt=0)
+    """Peak TFLOP/s of the accelerator, for MFU on hardware missing from the agent's table."""
+    max_buffer_steps: int = Field(default=100_000, gt=0)
     """Closed steps held in memory before the agent drops (and counts) the oldest."""
+    max_buffer_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    """Encoded batches held in memory when the spool cannot be written (disk full); beyond
+    this the oldest are dropped and counted in ``agent/dropped_points``."""
 
-    @field_validator("api_key", "run_id", mode="before")
+    @field_validator("api_key", "run_id", "peak_tflops", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

@@ -19,14 +19,20 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     print(f"Gradsight {__version__}: dashboard at http://{host}:{port}/", flush=True)
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
         access_log=args.access_log,
         timeout_graceful_shutdown=10,
     )
+    server = uvicorn.Server(config)
+    # Uvicorn waits for open responses before shutting down; live event streams poll this
+    # and end, so a stop is not held up by open dashboards.
+    app.state.should_exit = lambda: server.should_exit
+    server.run()
     return 0
 
 

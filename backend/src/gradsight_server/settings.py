@@ -46,8 +46,20 @@ class Settings(BaseSettings):
     stale_after_s: float = 600.0
     """A running run silent for this long becomes ``crashed`` (the agent heartbeats every 30 s)."""
 
-    maintenance_interval_s: float = 15.0
-    """How often the embedded server sweeps stale runs and re-enqueues staged batches."""
+    maintenance_interval_s: float = Field(default=15.0, gt=0)
+    """How often each API process sweeps stale runs and re-enqueues staged batches."""
+
+    requeue_after_s: float = Field(default=60.0, ge=0)
+    """A batch staged this long ago and still not applied has its queue message sent again (the
+    message was lost: Redis restarted without it, a process died). Sending failed messages
+    again does not wait for this."""
+
+    broker_visibility_timeout_s: int = Field(default=300, ge=1)
+    """Redis broker: a task a worker took but never acknowledged (the worker was killed) is
+    delivered again after this long; shorter also redelivers tasks a slow worker still holds."""
+
+    diagnosis_debounce_s: float = Field(default=5.0, ge=0)
+    """At most one diagnosis pass per run per this many seconds, however fast batches arrive."""
 
     log_level: str = "INFO"
 

@@ -43,12 +43,13 @@ _POOL = _PinnedPool()
 class Deferred:
     """A tensor value in flight to the host. ``resolve`` is called once, off the training thread."""
 
-    __slots__ = ("_event", "_host", "_pooled")
+    __slots__ = ("_event", "_host", "_pooled", "_value")
 
     def __init__(self, tensor: torch.Tensor) -> None:
         t = tensor.detach()
         self._event: Any = None
         self._pooled = False
+        self._value: npt.NDArray[np.float64] | None = None
         if t.device.type == "cuda":
             host = _POOL.take(t.numel(), t.dtype)
             host.copy_(t.reshape(-1), non_blocking=True)
@@ -63,13 +64,14 @@ class Deferred:
             self._host = t.reshape(-1).to("cpu", non_blocking=True)
 
     def _array(self) -> npt.NDArray[np.float64]:
-        if self._event is not None:
-            self._event.synchronize()
-        out = self._host.to(torch.float64).numpy().copy()
-        if self._pooled:
-            _POOL.give(self._host)
-            self._pooled = False
-        return out
+        if self._value is None:
+            if self._event is not None:
+                self._event.synchronize()  # waits for the copy only, on this (transport) thread
+            self._value = self._host.to(torch.float64).numpy().copy()
+            if self._pooled:  # the pinned buffer may be reused once its value is read
+                _POOL.give(self._host)
+                self._pooled = False
+        return self._value
 
     def resolve(self) -> float:
         return float(self._array()[0])

@@ -64,6 +64,7 @@ class Recorder:
         self.step = 0
         self.watched = False
         self.dropped_points = 0
+        self._samplers: list[Callable[[], Mapping[str, float] | None]] = []
 
     # -- driven by hooks (training thread) --------------------------------------------
 
@@ -142,6 +143,11 @@ class Recorder:
 
     # -- transport thread -----------------------------------------------------------------
 
+    def add_sampler(self, sampler: Callable[[], Mapping[str, float] | None]) -> None:
+        """A gauge read once per drain (process memory, GPU power) and filed under the last
+        drained step, instead of costing every step."""
+        self._samplers.append(sampler)
+
     def drain(self, close_open: bool = False) -> list[StepRecord]:
         """Take the closed records (and, at finish, the open one too)."""
         with self._lock:
@@ -149,7 +155,11 @@ class Recorder:
                 self._close()
             out = list(self._closed)
             self._closed.clear()
-            return out
+        if out:
+            for sampler in self._samplers:
+                for key, value in (sampler() or {}).items():
+                    out[-1].scalars[key] = [value]
+        return out
 
     def pending_steps(self) -> int:
         with self._lock:

@@ -1,49 +1,65 @@
-"""``run.watch(model, optimizer)``: hooks that feed the step axis, gradient norms and timing.
+"""``run.watch(model, optimizer)``: the hooks that feed every statistic, and their cadence.
 
-- forward pre-hook on the model: a *training* forward (grad enabled) after an
-  ``optimizer.step()`` begins the next step; it also counts samples and tokens.
-  Forwards under ``torch.no_grad()`` (evaluation) never start a step, so a validation loss
-  logged after them lines up with the step just trained.
-- optimizer step pre-hook: per-parameter gradient norms, one ``torch._foreach_norm``.
-- optimizer step post-hook: step time and throughput; the step ends here.
+- model forward pre-hook: a *training* forward (grad enabled) after ``optimizer.step()``
+  begins the next step (forwards under ``torch.no_grad()`` never do, so a validation loss
+  logged after them lines up with the step just trained); samples and tokens are counted.
+- ``clip_grad_norm_`` (:mod:`.clipping`): per-parameter norms before clipping.
+- optimizer step pre-hook: per-parameter gradient norms (one ``_foreach_norm``) of what
+  clipping did not already measure; on update steps, the parameter snapshot and the
+  optimizer-state statistics.
+- optimizer step post-hook: the step ends: timings, throughput, learning rates, memory,
+  update ratios, a spectral visit when due, MFU.
 
-Every hook is guarded: an exception inside it is counted and logged once, never raised.
+Cadence: gradient norms every step (per-parameter keys every ``every`` steps); update
+ratios, parameter norms, optimizer state and activation windows every ``update_every``
+steps; each weight matrix's spectrum about every ``spectral_every`` steps. Every hook is
+guarded: an exception inside it is counted in ``agent/errors`` and logged once, never raised.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Sequence
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
+from gradsight.capture import clipping
+from gradsight.capture.activations import ActivationMonitor
+from gradsight.capture.amp import ScalerWatch
 from gradsight.capture.deferred import Deferred
-from gradsight.capture.gradients import grad_norms
+from gradsight.capture.flops import FlopMeter, peak_flops
+from gradsight.capture.gradients import CountArm, GradNorms, grad_norms
+from gradsight.capture.optimizer_state import adam_state_stats
 from gradsight.capture.record import Recorder
+from gradsight.capture.spectral import Spectral
+from gradsight.capture.system import SystemSampler, cuda_memory, first_device
+from gradsight.capture.timing import StepClock, now
+from gradsight.capture.updates import UpdateStep, UpdateTracker
 from gradsight.errors import ErrorLog
 
+log = logging.getLogger("gradsight")
 _TOKEN_DTYPES = (torch.int64, torch.int32, torch.int16, torch.uint8)
 
 
-class GradNorms:
-    """Per-parameter gradient norms of one step, from one or more optimizers' pre-hooks."""
-
-    def __init__(self) -> None:
-        self.parts: list[tuple[list[str], Deferred]] = []
-
-    def resolve(self) -> dict[str, float]:
-        vectors = [deferred.resolve_vector() for _, deferred in self.parts]
-        norms = np.concatenate(vectors) if vectors else np.zeros(0)
-        # The global norm is the 2-norm of the per-parameter norms (get_total_norm's definition).
-        return {"grad_norm": float(np.sqrt(np.sum(np.square(norms))))}
+@dataclass(frozen=True)
+class WatchOptions:
+    every: int = 1
+    update_every: int = 10
+    spectral_every: int | None = 200
+    activations: bool = False
+    include: str | None = None
+    exclude: str | None = None
+    scaler: Any = None
+    peak_tflops: float | None = None
 
 
 def infer_batch(args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[int, int]:
     """(samples, tokens) of a forward call: the leading dimension of the first input tensor;
     tokens when that tensor holds 2-D integer ids (batch × sequence)."""
-    candidates: Iterable[Any] = [kwargs["input_ids"]] if "input_ids" in kwargs else [*args, *kwargs.values()]
+    candidates = [kwargs["input_ids"]] if "input_ids" in kwargs else [*args, *kwargs.values()]
     for candidate in candidates:
         value = candidate
         if isinstance(value, dict):
@@ -54,6 +70,12 @@ def infer_batch(args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[int, int]:
     return 0, 0
 
 
+def name_filter(include: str | None, exclude: str | None) -> Callable[[str], bool]:
+    inc = re.compile(include) if include else None
+    exc = re.compile(exclude) if exclude else None
+    return lambda name: (inc is None or bool(inc.search(name))) and (exc is None or not exc.search(name))
+
+
 class Watcher:
     def __init__(
         self,
@@ -61,33 +83,82 @@ class Watcher:
         errors: ErrorLog,
         model: torch.nn.Module,
         optimizers: Sequence[torch.optim.Optimizer],
+        options: WatchOptions,
+        on_metadata: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        self._recorder = recorder
-        self._errors = errors
-        self._handles: list[Any] = []
-        self._names = {id(p): name for name, p in model.named_parameters()}
-        self._step_origin: float | None = None  # when the current step's clock started
-        self._step_end: float | None = None  # when the last optimizer.step() returned
-        self._samples = 0
-        self._tokens = 0
-        self._explicit_samples: int | None = None
-        self._explicit_tokens: int | None = None
-        self._norms: GradNorms | None = None
-        self.layers = [name for name, p in model.named_parameters() if p.requires_grad]
-        self._handles.append(
-            model.register_forward_pre_hook(errors.guard("forward hook")(self._on_forward), with_kwargs=True)
+        if options.every < 1 or options.update_every < 1 or (options.spectral_every or 1) < 1:
+            raise ValueError("every, update_every and spectral_every must be >= 1")
+        self._recorder, self._errors, self._opts = recorder, errors, options
+        self._optimizers = list(optimizers)
+        named = list(model.named_parameters())  # tied weights appear once
+        self._names = {id(p): name for name, p in named}
+        stepped_ids = {id(p) for opt in optimizers for g in opt.param_groups for p in g["params"]}
+        trainable = [(n, p) for n, p in named if id(p) in stepped_ids]
+        self._trainable_ids = {id(p) for _, p in trainable}
+        keep = name_filter(options.include, options.exclude)
+        self._include = (
+            None
+            if options.include is None and options.exclude is None
+            else {n for n, _ in trainable if keep(n)}
         )
-        for optimizer in optimizers:
-            params = self._params_of(optimizer)
-            names = [self._names.get(id(p), f"param{i}") for i, p in enumerate(params)]
+        self.layers = [n for n, _ in trainable]
+        self._order = {n: i for i, n in enumerate(self.layers)}
+        self.n_params = sum(p.numel() for _, p in trainable)
+        device = first_device(model)
+        self._cuda = device.type == "cuda"
+        self._device = device
+        self._clock = StepClock(cuda=self._cuda)
+        self._arm = CountArm()
+        self._per_opt = [
+            (
+                opt,
+                self._params_of(opt),
+                UpdateTracker(
+                    [
+                        (n, p)
+                        for n, p in trainable
+                        if id(p) in {id(q) for g in opt.param_groups for q in g["params"]}
+                    ],
+                    self._include,
+                    budget_bytes=max(1, 48 * 1024 * 1024 // len(self._optimizers)),
+                ),
+            )
+            for opt in self._optimizers
+        ]
+        self._spectral = (
+            Spectral(trainable, self._include, options.spectral_every) if options.spectral_every else None
+        )
+        self._acts = ActivationMonitor(model, keep) if options.activations else None
+        self._flops = FlopMeter(self.n_params)
+        self._peak = peak_flops(device, options.peak_tflops)
+        self._scaler = None
+        self._on_metadata = on_metadata
+        # Per-step state, reset at each step's first forward.
+        self._norms: GradNorms | None = None
+        self._updates: UpdateStep | None = None
+        self._snapshots: dict[int, Any] = {}
+        self._update_step = False
+        self._samples = self._tokens = 0
+        self._explicit: tuple[int | None, int | None] = (None, None)
+        self.optimizer_steps = 0
+        self._handles: list[Any] = [
+            model.register_forward_pre_hook(errors.guard("forward hook")(self._on_forward), with_kwargs=True),
+            model.register_forward_hook(errors.guard("forward hook")(self._on_forward_end)),
+        ]
+        for opt in self._optimizers:
             self._handles.append(
-                optimizer.register_step_pre_hook(
-                    errors.guard("gradient norms")(self._pre_step_hook(params, names))
-                )
+                opt.register_step_pre_hook(errors.guard("optimizer pre-hook")(self._on_pre_step))
             )
             self._handles.append(
-                optimizer.register_step_post_hook(errors.guard("step timing")(self._on_step_end))
+                opt.register_step_post_hook(errors.guard("optimizer post-hook")(self._on_post_step))
             )
+        clipping.attach(self)
+        if options.scaler is not None:
+            self._scaler = ScalerWatch(
+                options.scaler, recorder, errors, lambda: self.optimizer_steps, self._close_skipped
+            )
+        sampler = SystemSampler(device)
+        recorder.add_sampler(errors.guard("system gauges")(sampler))
         recorder.watched = True
 
     @staticmethod
@@ -105,65 +176,195 @@ class Watcher:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        clipping.detach(self)
+        if self._acts is not None:
+            self._acts.remove()
+        if self._scaler is not None:
+            self._scaler.remove()
+        self._flops.abandon()
 
     def set_batch(self, samples: int | None, tokens: int | None) -> None:
-        """Explicit sizes from ``run.log(..., samples=, tokens=)`` for the current step; they
-        replace what was inferred from the model's input. Logged after ``optimizer.step()``
-        (the usual place), they also correct the throughput already computed for the step."""
-        if samples is not None:
-            self._explicit_samples = samples
-        if tokens is not None:
-            self._explicit_tokens = tokens
-        if self._step_end is not None and self._step_origin is not None:
-            self._record_throughput(self._step_end - self._step_origin)
+        """Explicit sizes from ``run.log(..., samples=, tokens=)``; they replace what was inferred
+        from the model's input, and correct a throughput already computed for the step."""
+        self._explicit = (
+            samples if samples is not None else self._explicit[0],
+            tokens if tokens is not None else self._explicit[1],
+        )
+        if self._clock.end is not None and self._clock.origin is not None:
+            self._record_throughput(self._clock.end - self._clock.origin)
 
-    # -- hooks ------------------------------------------------------------------------
+    # -- step begin ---------------------------------------------------------------------
 
     def _on_forward(self, _module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if not torch.is_grad_enabled():
             return
-        now = time.perf_counter()
+        t = now()
         if self._recorder.begin_forward():
-            if self._step_end is not None:
-                # From the end of the previous step to this forward: waiting for the batch.
-                self._recorder.add("time/data_s", now - self._step_end)
-            self._step_origin = self._step_end if self._step_end is not None else now
-            self._step_end = None
-            self._samples = self._tokens = 0
-            self._explicit_samples = self._explicit_tokens = None
+            data = self._clock.begin_step(t)
+            if data is not None:
+                self._recorder.add("time/data_s", data)
+            step = self._recorder.step
+            self._update_step = step % self._opts.update_every == 0
             self._norms = None
+            self._updates = None
+            self._snapshots = {}
+            self._samples = self._tokens = 0
+            self._explicit = (None, None)
+            if self._acts is not None:
+                self._acts.sampling = self._update_step
+            self._flops.begin_step()
+        self._clock.forward_start(t)
         samples, tokens = infer_batch(args, kwargs)
         self._samples += samples
         self._tokens += tokens
 
-    def _pre_step_hook(self, params: list[torch.nn.Parameter], names: list[str]) -> Any:
-        def hook(_optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
-            found = grad_norms(params)
-            if found is None:
-                return
+    def _on_forward_end(self, _module: torch.nn.Module, _args: Any, _output: Any) -> None:
+        if torch.is_grad_enabled():
+            self._clock.forward_end(now())
+
+    # -- gradients ----------------------------------------------------------------------
+
+    def _grad_norms(self) -> GradNorms:
+        if self._norms is None:
+            step = self._recorder.step
+            self._norms = GradNorms(
+                step,
+                step % self._opts.every == 0,
+                self._include,
+                self._arm,
+                self._order,
+                self._report_nonfinite,
+            )
+            self._recorder.add_pending(self._norms)
+        return self._norms
+
+    def _measure(self, params: Sequence[torch.nn.Parameter]) -> None:
+        norms = self._grad_norms()
+        todo = [p for p in params if id(p) not in norms.covered and p.grad is not None]
+        found = grad_norms(todo)
+        if found is not None:
             order, vector = found
-            if self._norms is None:  # several optimizers in one step share one GradNorms
-                self._norms = GradNorms()
-                self._recorder.add_pending(self._norms)
-            self._norms.parts.append(([names[i] for i in order], Deferred(vector)))
+            chosen = [todo[i] for i in order]
+            norms.add([self._names.get(id(p), f"param{i}") for i, p in enumerate(chosen)], chosen, vector)
 
-        return hook
+    def before_clip(self, params: list[torch.Tensor]) -> None:
+        self._errors.guard("clip hook")(self._measure)(
+            [p for p in params if id(p) in self._trainable_ids]  # type: ignore[misc]
+        )
 
-    def _on_step_end(self, _optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
-        now = time.perf_counter()
-        self._step_end = now
-        if self._step_origin is not None:
-            # time/step_s is the whole iteration: previous step's end → this step's end
-            # (data wait included). With several optimizers, the last one's end wins (put).
-            step_s = now - self._step_origin
-            self._recorder.put("time/step_s", step_s)
+    def after_clip(self, params: list[torch.Tensor], max_norm: float, total: torch.Tensor) -> None:
+        def record() -> None:
+            if any(id(p) in self._trainable_ids for p in params):
+                self._grad_norms().clip = (Deferred(total), max_norm)
+
+        self._errors.guard("clip hook")(record)()
+
+    def _report_nonfinite(self, step: int, first: str, count: int) -> None:
+        self._errors.warn_once(
+            "nonfinite-gradients",
+            f"non-finite gradients at step {step} in {count} parameter(s); first in backward "
+            f"order: {first} (per-parameter counts are in nonfinite/<name>)",
+        )
+
+    # -- optimizer.step() ---------------------------------------------------------------
+
+    def _tracker(self, optimizer: torch.optim.Optimizer) -> tuple[list[torch.nn.Parameter], UpdateTracker]:
+        for opt, params, tracker in self._per_opt:
+            if opt is optimizer:
+                return params, tracker
+        raise LookupError("optimizer is not watched")
+
+    def _on_pre_step(self, optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
+        self._clock.optimizer_start(now())
+        known = self._flops.flops_per_step is not None
+        self._flops.end_backward()
+        if not known and self._flops.flops_per_step is not None and self._on_metadata is not None:
+            self._on_metadata(
+                {"flops_per_step": self._flops.flops_per_step, "flops_method": self._flops.method}
+            )
+        params, tracker = self._tracker(optimizer)
+        self._measure(params)
+        if self._update_step:
+            self._snapshots[id(optimizer)] = tracker.before_step()
+            state = adam_state_stats(optimizer, self._names, self._include)
+            if state is not None:
+                self._recorder.add_pending(state)
+
+    def _on_post_step(self, optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
+        self.optimizer_steps += 1
+        if self._update_step:
+            _, tracker = self._tracker(optimizer)
+            part = tracker.after_step(self._snapshots.pop(id(optimizer), None))
+            if part is not None:
+                if self._updates is None:
+                    self._updates = UpdateStep()
+                    self._recorder.add_pending(self._updates)
+                self._updates.parts.append(part)
+        self._end_step()
+
+    def _close_skipped(self) -> None:
+        """The scaler skipped optimizer.step(): the iteration still ends a step."""
+        self._snapshots.clear()
+        self._end_step()
+
+    def _end_step(self) -> None:
+        t = now()
+        timings = self._clock.optimizer_end(t)
+        for key, value in timings.items():
+            self._recorder.put(key, value)
+        if self._clock.spans is not None:
+            self._recorder.add_pending(self._clock.spans)
+        step_s = timings.get("time/step_s")
+        if step_s is not None:
             self._record_throughput(step_s)
+        self._record_lrs()
+        if self._cuda:
+            for key, value in cuda_memory(self._device).items():
+                self._recorder.put(key, value)
+        step = self._recorder.step
+        if self._spectral is not None and self._spectral.due(step):
+            self._recorder.add_pending(self._spectral.measure_next())
+        if self._acts is not None and self._acts.sampling:
+            self._acts.sampling = False
+            window = self._acts.close_window()
+            if window is not None:
+                self._recorder.add_pending(window)
         self._recorder.end_step()
 
     def _record_throughput(self, step_s: float) -> None:
-        samples = self._explicit_samples if self._explicit_samples is not None else self._samples
-        tokens = self._explicit_tokens if self._explicit_tokens is not None else self._tokens
-        if samples and step_s > 0:
+        samples = self._explicit[0] if self._explicit[0] is not None else self._samples
+        tokens = self._explicit[1] if self._explicit[1] is not None else self._tokens
+        if step_s <= 0:
+            return
+        if samples:
             self._recorder.put("throughput/samples_per_s", samples / step_s)
-        if tokens and step_s > 0:
+        if tokens:
             self._recorder.put("throughput/tokens_per_s", tokens / step_s)
+        known = self._flops.flops_per_step is not None
+        self._flops.estimate(samples, tokens)
+        if not known and self._flops.flops_per_step is not None and self._on_metadata is not None:
+            self._on_metadata(
+                {"flops_per_step": self._flops.flops_per_step, "flops_method": self._flops.method}
+            )
+        if self._flops.flops_per_step is not None and self._peak and not self._flops.counting_this_step:
+            self._recorder.put("mfu", self._flops.flops_per_step / step_s / self._peak)
+
+    def _record_lrs(self) -> None:
+        groups = [g for opt in self._optimizers for g in opt.param_groups]
+        for i, group in enumerate(groups):
+            lr = group.get("lr")
+            value: float | Deferred
+            if isinstance(lr, torch.Tensor):  # capturable optimizers: a tensor, maybe on the device
+                value = float(lr.item()) if lr.device.type == "cpu" else Deferred(lr)
+            elif isinstance(lr, (int, float)):
+                value = float(lr)
+            else:
+                continue
+            if i == 0:
+                self._recorder.put("lr", value)
+            if len(groups) > 1:
+                self._recorder.put(f"lr/{group.get('name', i)}", value)
+
+    @property
+    def flops_per_step(self) -> float | None:
+        return self._flops.flops_per_step

@@ -1,10 +1,17 @@
-"""The transport thread: every flush interval it drains closed steps, builds a batch and
-sends what is queued, oldest first. The training thread never waits for any of it.
+"""The agent's transport: two background threads between the training loop and the server.
 
-Failures follow ARCHITECTURE.md: 408/429/5xx and network errors back off (exponential,
-jittered, honouring Retry-After) and retry; 404 means the server lost the run, so it is
-created again; any other 4xx means the batch is malformed or unauthorised: it is dropped,
-counted in ``agent/dropped_points`` and logged once.
+- The **collector** wakes every flush interval, drains closed steps, encodes one batch
+  (``<agent id>:<sequence>``) and decides where it waits: in memory when the uploader is
+  keeping up, in the run's spool (transport/spool.py) otherwise. A batch still untaken at the
+  next flush is spooled, and while the server is away every new batch is spooled at once, so
+  a SIGKILL loses at most the steps of the last flush interval (two, if the server stops
+  answering in the middle of a request). In ``offline`` mode it only writes the spool.
+- The **uploader** (transport/uploader.py) sends the oldest batch first, wherever it lives,
+  so order is kept across outages, and retries, recreates or drops per ARCHITECTURE.md.
+
+The training thread only appends to the recorder; it never waits for either thread except
+in ``finish``, which is bounded by its timeout and then leaves the rest in the spool for
+``gradsight sync``.
 """
 
 from __future__ import annotations
@@ -13,9 +20,8 @@ import logging
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -26,17 +32,29 @@ from gradsight.ids import new_agent_id
 from gradsight.settings import AgentSettings
 from gradsight.transport import columns as columns_mod
 from gradsight.transport import wire
-from gradsight.transport.client import Backoff, HttpClient, TransportError
+from gradsight.transport.outbox import Item, Outbox
+from gradsight.transport.spool import RunSpool, batch_name
+from gradsight.transport.uploader import Uploader
 
 log = logging.getLogger("gradsight")
-MAX_OUTBOX_BYTES = 256 * 1024 * 1024
+FINISH_GRACE_S = 10.0
+"""How long ``finish`` waits beyond its timeout for the final spool writes."""
 
 
 @dataclass(frozen=True)
-class Outgoing:
-    batch_id: str
-    body: bytes
-    points: int
+class TransportStats:
+    batches_built: int
+    points_built: int
+    batches_sent: int
+    points_sent: int
+    batches_spooled: int
+    points_spooled: int
+    batches_dropped: int
+    points_dropped: int
+    failed_sends: int
+    pending_batches: int
+    """Not taken by the server yet (in memory or in the spool)."""
+    memory_bytes: int
 
 
 class Sender:
@@ -54,207 +72,240 @@ class Sender:
         self._settings = settings
         self._errors = errors
         self._metadata = metadata
-        self._client = HttpClient(settings.url, settings.api_key)
+        self._offline = settings.mode == "offline"
+        self._spool = RunSpool(settings.spool_dir, self.run_id)
+        self._outbox = Outbox(settings.max_buffer_bytes)
         self._agent_id = new_agent_id()
+        self._started_ms = int(time.time() * 1000)
         self._seq = 0
-        self._outbox: deque[Outgoing] = deque()
-        self._outbox_bytes = 0
-        self._backoff = Backoff()
-        self._next_attempt = 0.0
-        self._run_ready = False
-        self._run_refused = False
-        self._extra_metadata: dict[str, Any] = {}
-        self._metadata_dirty = False
-        self._layers: list[str] | None = None
-        self._reported = (0, 0)  # (errors, dropped) last sent
-        self.dropped_points = 0
-        self.sent_batches = 0
-        self._last_contact = time.monotonic()
         self._lock = threading.Lock()
+        self._extra_metadata: dict[str, Any] = {}
+        self._metadata_version = 0
+        self._run_file_version = -1  # metadata version in the spool's run.json
+        self._layers: list[str] | None = None
+        self._last_step: int | None = None
+        self._reported = (0, 0)  # (errors, dropped) last sent
         self._wake = threading.Event()
         self._finishing = threading.Event()
         self._done = threading.Event()
         self._deadline = math.inf
-        self._thread = threading.Thread(target=self._loop, name="gradsight-transport", daemon=True)
+        self._collector = threading.Thread(target=self._collect_loop, name="gradsight-collect", daemon=True)
+        self._uploader = Uploader(
+            self.run_id,
+            self._agent_id,
+            self._outbox,
+            self._spool,
+            settings,
+            errors,
+            self._run_request,
+            self._current_metadata_version,
+        )
 
     # -- called from the training thread ---------------------------------------------
 
     def start(self) -> None:
-        self._thread.start()
+        self._collector.start()
+        if not self._offline:
+            self._uploader.thread.start()
 
     def add_metadata(self, extra: dict[str, Any]) -> None:
         with self._lock:
             self._extra_metadata.update(extra)
-            self._metadata_dirty = True
+            self._metadata_version += 1
 
     def set_layers(self, layers: Sequence[str]) -> None:
         with self._lock:
             self._layers = list(layers)
 
     def finish(self, timeout: float) -> bool:
-        """Flush everything and mark the run finished, waiting at most ``timeout`` seconds.
-        Returns whether everything reached the server."""
+        """Flush everything and mark the run finished, waiting at most ``timeout`` seconds for
+        the server (then a little longer for the spool writes). Returns whether the server
+        took everything; what it did not take is in the spool, and the log says how to sync."""
         self._deadline = time.monotonic() + timeout
         self._finishing.set()
         self._wake.set()
-        self._done.wait(timeout + 5.0)
-        return not self._outbox
+        self._uploader.kick.set()
+        self._done.wait(timeout + FINISH_GRACE_S)
+        return not self._offline and len(self._outbox) == 0
 
     @property
-    def unsent_batches(self) -> int:
-        return len(self._outbox)
+    def stats(self) -> TransportStats:
+        return TransportStats(
+            **asdict(self._outbox.counts),
+            pending_batches=len(self._outbox),
+            memory_bytes=self._outbox.memory_bytes,
+        )
 
-    # -- the transport thread ----------------------------------------------------------
+    @property
+    def spool_path(self) -> str:
+        return str(self._spool.path)
 
-    def _loop(self) -> None:
+    # -- the collector thread --------------------------------------------------------
+
+    def _collect_loop(self) -> None:
         try:
+            self._adopt_spool()
             while not self._finishing.is_set():
                 self._wake.wait(self._settings.flush_interval_s)
                 self._wake.clear()
                 if self._finishing.is_set():
                     break
-                self._cycle(final=False)
-            self._cycle(final=True)
+                self._guarded_cycle(final=False)
+            self._guarded_cycle(final=True)
+            while not (self._offline or self._uploader.run_refused) and time.monotonic() < self._deadline:
+                if self._outbox.wait_empty(min(self._deadline, time.monotonic() + 0.5)):
+                    break
+            self._uploader.stop.set()
+            self._uploader.kick.set()
+            self._outbox.wake()
+            self._spool_pending(everything=True)
+            self._report_finish()
         except Exception as exc:  # never let the thread die silently with data queued
             self._errors.report("transport", exc)
         finally:
-            self._client.close()
             self._done.set()
+
+    def _guarded_cycle(self, final: bool) -> None:
+        try:
+            self._cycle(final)
+        except Exception as exc:
+            self._errors.report("transport", exc)
 
     def _cycle(self, final: bool) -> None:
         records = self._recorder.drain(close_open=final)
         with self._lock:
             layers, self._layers = self._layers, None
         cols = columns_mod.build(records, self._errors.report)
+        if cols.last_step is not None:
+            self._last_step = cols.last_step
         self._add_agent_counters(cols)
         if cols.n_points or cols.wall_steps.size or final or layers is not None:
-            self._enqueue(cols, final=final, layers=layers)
-        self._pump(until=self._deadline if final else None)
-        idle = time.monotonic() - self._last_contact > self._settings.heartbeat_s
-        if not final and not self._outbox and self._run_ready and idle:
-            self._heartbeat()
+            self._enqueue(cols, final, layers)
+        self._spool_pending(everything=self._offline or not self._uploader.healthy)
+        while final:
+            # Batches dropped to make room for the last one are reported in one more (tiny,
+            # also final) batch, since no later batch would carry the count.
+            counters = columns_mod.Columns()
+            self._add_agent_counters(counters)
+            if not counters.n_points:
+                break
+            self._enqueue(counters, final, None)
+            self._spool_pending(everything=self._offline or not self._uploader.healthy)
+
+    def _enqueue(self, cols: columns_mod.Columns, final: bool, layers: list[str] | None) -> None:
+        self._seq += 1
+        batch_id = f"{self._agent_id}:{self._seq}"
+        body = wire.encode(wire.document(self.run_id, batch_id, cols, final=final, layers=layers))
+        name = batch_name(self._started_ms, self._agent_id, self._seq)
+        self._outbox.add(Item(batch_id, name, cols.n_points, body, final=final))
 
     def _add_agent_counters(self, cols: columns_mod.Columns) -> None:
-        dropped = self._recorder.dropped_points + self.dropped_points
+        dropped = self._recorder.dropped_points + self._outbox.counts.points_dropped
         counters = (self._errors.count, dropped)
-        step = cols.last_step
-        if step is None or counters == self._reported:
+        if self._last_step is None or counters == self._reported:
             return
         self._reported = counters
         cols.blocks.append(
             columns_mod.Block(
                 keys=("agent/dropped_points", "agent/errors"),
-                steps=np.array([step], dtype=np.int64),
+                steps=np.array([self._last_step], dtype=np.int64),
                 values=np.array([[float(dropped)], [float(self._errors.count)]]),
             )
         )
 
-    def _enqueue(self, cols: columns_mod.Columns, final: bool, layers: list[str] | None) -> None:
-        self._seq += 1
-        batch_id = f"{self._agent_id}:{self._seq}"
-        doc = wire.document(self.run_id, batch_id, cols, final=final, layers=layers)
-        body = wire.encode(doc)
-        self._outbox.append(Outgoing(batch_id, body, cols.n_points))
-        self._outbox_bytes += len(body)
-        while self._outbox_bytes > MAX_OUTBOX_BYTES and len(self._outbox) > 1:
-            lost = self._outbox.popleft()
-            self._outbox_bytes -= len(lost.body)
-            self.dropped_points += lost.points
+    def _spool_pending(self, everything: bool) -> None:
+        """Write in-memory batches to the spool: all of them when ``everything``, otherwise all
+        but the newest (a batch the uploader did not take within a flush interval)."""
+        items = self._outbox.in_memory()
+        if not everything:
+            items = items[:-1]
+        for item in items:
+            body = item.body
+            if body is None:  # taken by the server meanwhile
+                continue
+            try:
+                self._write_run_file()
+                path = self._spool.append(item.name, body)
+            except OSError as exc:
+                self._errors.warn_once(
+                    "spool",
+                    f"cannot write the spool at {self._spool.path} ({exc}); keeping up to "
+                    f"{self._settings.max_buffer_bytes / 2**20:.3g} MiB of telemetry in memory, then "
+                    "dropping the oldest (counted in agent/dropped_points)",
+                )
+                break
+            if not self._outbox.persisted(item, path):
+                self._spool.remove(path)
+        if self._outbox.shed():
             self._errors.warn_once(
-                "outbox",
-                "server unreachable and outbox full: dropping the "
-                "oldest telemetry (counted in agent/dropped_points)",
+                "buffer",
+                "telemetry buffer full and the spool unwritable: dropping the oldest batches "
+                "(counted in agent/dropped_points)",
             )
 
-    def _wait_for_attempt(self, until: float | None) -> bool:
-        """Whether an attempt may be made now; while finishing, sleep up to the deadline."""
-        now = time.monotonic()
-        if now >= self._next_attempt:
-            return True
-        if until is None or self._next_attempt >= until:
-            return False
-        time.sleep(self._next_attempt - now)
-        return True
+    def _current_metadata_version(self) -> int:
+        with self._lock:
+            return self._metadata_version
 
-    def _failed(self, hint: float | None = None) -> None:
-        self._next_attempt = time.monotonic() + self._backoff.next_delay(hint)
-
-    def _pump(self, until: float | None) -> None:
-        while self._outbox and not self._run_refused:
-            if until is not None and time.monotonic() >= until:
-                return
-            if not self._wait_for_attempt(until):
-                return
-            if (not self._run_ready or self._metadata_dirty) and not self._create_run():
-                continue
-            item = self._outbox[0]
-            try:
-                response = self._client.request(
-                    "POST",
-                    f"/api/v1/runs/{self.run_id}/batches",
-                    item.body,
-                    {"Content-Type": wire.CONTENT_TYPE, "Content-Encoding": "gzip"},
-                )
-            except TransportError:
-                self._failed()
-                continue
-            self._last_contact = time.monotonic()
-            if response.ok:
-                self._outbox.popleft()
-                self._outbox_bytes -= len(item.body)
-                self.sent_batches += 1
-                self._backoff.reset()
-            elif response.status == 404:
-                self._run_ready = False  # the server no longer knows the run: create it again
-            elif response.retryable:
-                self._failed(response.retry_after)
-            else:
-                self._outbox.popleft()
-                self._outbox_bytes -= len(item.body)
-                self.dropped_points += item.points
-                self._errors.warn_once(
-                    f"rejected-{response.status}",
-                    f"server rejected a batch ({response.status}): {response.body[:500]!r}; "
-                    "it was dropped and counted in agent/dropped_points",
-                )
-
-    def _create_run(self) -> bool:
+    def _run_request(self) -> tuple[dict[str, Any], int]:
         with self._lock:
             extra = dict(self._extra_metadata)
-            self._metadata_dirty = False
-        body = dict(self._run_body)
-        body["metadata"] = {**self._metadata(), **extra}
-        try:
-            response = self._client.post_json("/api/v1/runs", body)
-        except TransportError:
-            self._metadata_dirty = self._metadata_dirty or bool(extra)
-            self._failed()
-            return False
-        if response.ok:
-            self._run_ready = True
-            self._backoff.reset()
-            return True
-        if response.retryable:
-            self._failed(response.retry_after)
-            return False
-        self._run_refused = True
-        self._errors.warn_once(
-            "create-run",
-            f"server refused run {self.run_id} ({response.status}): {response.body[:500]!r}; "
-            "telemetry for this run will not be sent",
-        )
-        return False
+            version = self._metadata_version
+        return {**self._run_body, "metadata": {**self._metadata(), **extra}}, version
 
-    def _heartbeat(self) -> None:
-        self._seq += 1
-        body = wire.encode(wire.document(self.run_id, f"{self._agent_id}:{self._seq}", columns_mod.Columns()))
-        try:
-            self._client.request(
-                "POST",
-                f"/api/v1/runs/{self.run_id}/batches",
-                body,
-                {"Content-Type": wire.CONTENT_TYPE, "Content-Encoding": "gzip"},
+    def _write_run_file(self) -> None:
+        if self._run_file_version != self._metadata_version:
+            body, version = self._run_request()
+            self._spool.write_run(body)
+            self._run_file_version = version
+
+    def _adopt_spool(self) -> None:
+        """Batches an earlier process of this run left in the spool go out first."""
+        if self._offline:
+            return
+        left = self._spool.batches()
+        for path in reversed(left):
+            self._outbox.add(Item(path.name, path.name, 0, None, path), front=True)
+        if left:
+            log.info(
+                "gradsight: sending %d batch(es) of run %s left in %s",
+                len(left),
+                self.run_id,
+                self._spool.path,
             )
-            self._last_contact = time.monotonic()
-        except TransportError:
-            pass
+
+    def _report_finish(self) -> None:
+        pending = len(self._outbox)
+        unsaved = len(self._outbox.in_memory())
+        where = self._spool.path
+        if self._offline:
+            log.warning(
+                "gradsight: offline run %s saved in %s; upload it with: gradsight sync %s",
+                self.run_id,
+                where,
+                where,
+            )
+        elif pending > unsaved:
+            why = (
+                "refused the run"
+                if self._uploader.run_refused
+                else "did not take them before finish() timed out"
+            )
+            log.warning(
+                "gradsight: %d batch(es) of run %s are in %s (the server at %s %s); upload them with: gradsight sync %s",
+                pending - unsaved,
+                self.run_id,
+                where,
+                self._settings.url,
+                why,
+                where,
+            )
+        elif not pending:
+            self._spool.remove_if_done()
+        if unsaved:
+            log.warning(
+                "gradsight: %d batch(es) of run %s could not be written to %s and are lost",
+                unsaved,
+                self.run_id,
+                where,
+            )

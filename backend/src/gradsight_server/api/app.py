@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -13,11 +16,15 @@ from fastapi.openapi.utils import get_openapi
 
 from gradsight_server import __version__
 from gradsight_server.api import errors
+from gradsight_server.api.broadcast import Broadcaster, RedisListener
 from gradsight_server.api.context import AppContext
 from gradsight_server.api.openapi import BATCH_V1
-from gradsight_server.api.routes import batches, health, runs, series, static
-from gradsight_server.ingest.maintenance import REQUEUE_GRACE, Maintenance, sweep
-from gradsight_server.ingest.queue import IngestQueue, InProcessQueue
+from gradsight_server.api.routes import advisor, batches, health, runs, series, static, stream
+from gradsight_server.ingest.debounce import InProcessDebouncer
+from gradsight_server.ingest.maintenance import Maintenance, sweep
+from gradsight_server.ingest.queue import InProcessQueue
+from gradsight_server.ingest.service import IngestQueue
+from gradsight_server.ingest.tasks import AfterApply, diagnosis_pass
 from gradsight_server.settings import Settings, get_settings
 from gradsight_server.store import migrate
 from gradsight_server.store.engine import Database
@@ -26,12 +33,28 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 
 
-def make_queue(settings: Settings, db: Database) -> IngestQueue:
+@dataclass
+class Ingest:
+    """The queue that applies staged batches and what runs next to it in this process."""
+
+    queue: IngestQueue
+    debouncer: InProcessDebouncer | None = None
+    listener: RedisListener | None = None
+
+
+def make_ingest(settings: Settings, db: Database, broadcaster: Broadcaster) -> Ingest:
+    """Celery workers apply batches when Redis is configured (this process only listens for
+    their notices); otherwise a thread here does, with an in-process debouncer."""
     if settings.redis_url:
         from gradsight_server.ingest.celery_app import CeleryQueue, make_celery
 
-        return CeleryQueue(make_celery(settings))
-    return InProcessQueue(db)
+        return Ingest(
+            CeleryQueue(make_celery(settings)), listener=RedisListener(settings.redis_url, broadcaster)
+        )
+    debouncer = InProcessDebouncer(
+        settings.diagnosis_debounce_s, functools.partial(diagnosis_pass, db, publish=broadcaster.publish)
+    )
+    return Ingest(InProcessQueue(db, AfterApply(broadcaster.publish, debouncer.request)), debouncer=debouncer)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,22 +66,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.auto_migrate:
             migrate.upgrade(url)
         db = Database(url)
-        queue = make_queue(settings, db)
-        queue.start()
-        app.state.context = AppContext(settings=settings, db=db, queue=queue)
+        broadcaster = Broadcaster()
+        broadcaster.bind(asyncio.get_running_loop())
+        ingest = make_ingest(settings, db, broadcaster)
+        for part in (ingest.debouncer, ingest.queue, ingest.listener):
+            if part is not None:
+                part.start()
+        app.state.context = AppContext(
+            settings=settings,
+            db=db,
+            queue=ingest.queue,
+            broadcaster=broadcaster,
+            should_exit=getattr(app.state, "should_exit", lambda: False),
+        )
         try:
             # Enqueue what a previous process staged but never applied.
-            sweep(db, queue, settings, grace=timedelta(0) if queue.name == "inprocess" else REQUEUE_GRACE)
+            sweep(
+                db, ingest.queue, settings, grace=timedelta(0) if ingest.queue.name == "inprocess" else None
+            )
         except Exception:
             log.exception("startup sweep failed")
-        maintenance = Maintenance(db, queue, settings)
+        maintenance = Maintenance(db, ingest.queue, settings)
         maintenance.start()
-        log.info("gradsight %s: store=%s queue=%s", __version__, db.backend, queue.name)
+        log.info("gradsight %s: store=%s queue=%s", __version__, db.backend, ingest.queue.name)
         try:
             yield
         finally:
+            broadcaster.close()
+            if ingest.listener is not None:
+                await ingest.listener.stop()
             maintenance.stop()
-            queue.stop()
+            ingest.queue.stop()
+            if ingest.debouncer is not None:
+                ingest.debouncer.stop()
             db.dispose()
 
     app = FastAPI(
@@ -70,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    for module in (health, runs, batches, series):
+    for module in (health, runs, batches, series, stream, advisor):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(static.make_router(static.find_static_dir(settings.static_dir)))
 

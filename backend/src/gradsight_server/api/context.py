@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gradsight_server.ingest.queue import IngestQueue
+from gradsight_server.api.broadcast import Broadcaster
+from gradsight_server.ingest.service import IngestQueue
 from gradsight_server.settings import Settings
 from gradsight_server.store.engine import Database
 
@@ -17,6 +19,9 @@ class AppContext:
     settings: Settings
     db: Database
     queue: IngestQueue
+    broadcaster: Broadcaster = field(default_factory=Broadcaster)
+    should_exit: Callable[[], bool] = lambda: False
+    """True once the server is shutting down (set by ``gradsight-server serve``): streams end."""
 
 
 def get_context(request: Request) -> AppContext:

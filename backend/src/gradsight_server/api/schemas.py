@@ -141,6 +141,10 @@ class BatchAccepted(BaseModel):
     batch_id: str
     status: Literal["accepted", "duplicate", "heartbeat"]
     points: int
+    inserted: int
+    """Points this request added (all of them, for a new batch)."""
+    duplicates: int
+    """Points the server already had (all of them, for a re-sent batch id)."""
 
 
 class HealthOut(BaseModel):

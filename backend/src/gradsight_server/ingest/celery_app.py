@@ -1,11 +1,20 @@
 """The Celery application (``gradsight-server worker``) and the queue the API uses to reach it.
 
-Tasks carry a ledger id only. ``acks_late`` + ``task_reject_on_worker_lost`` mean a task
-whose worker dies is redelivered; the ledger makes the redelivery a no-op if the first
-attempt had committed. With Redis as broker an unacknowledged task comes back only after
-``visibility_timeout``; we set it to 5 minutes instead of Celery's one hour, so a killed
-worker delays its batches by at most that long, at the cost that a task running longer
-than 5 minutes would be delivered twice (harmless: applying is idempotent).
+Tasks carry ids only (a ledger id, a run pk). Delivery guarantees, and what they cost:
+
+- ``acks_late`` + ``task_reject_on_worker_lost``: a task is acknowledged after it ran, and a
+  task whose pool process dies is requeued. Applying is idempotent (the ledger), so any
+  redelivery is harmless: a batch applied before is a no-op.
+- A whole worker killed (SIGKILL, OOM, power) leaves its reserved messages unacknowledged
+  in Redis; kombu restores them after ``visibility_timeout``
+  (``GRADSIGHT_BROKER_VISIBILITY_TIMEOUT_S``, 300 s here instead of Celery's hour). Shorter
+  recovers sooner but redelivers a message a slow worker still holds (prefetched or running
+  longer than the timeout): wasted work, never wrong data. Independently, the API's
+  maintenance sweep re-enqueues batches still staged after ``GRADSIGHT_REQUEUE_AFTER_S``, so
+  ingest recovers within that even if a message is lost outright (Redis restarted
+  without its append-only file).
+- Countdowns (retries, the debounced diagnosis) stay well below the visibility timeout, or
+  Redis would hand the waiting message to a second worker.
 """
 
 from __future__ import annotations
@@ -13,30 +22,49 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from celery import Celery
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from gradsight_server.ingest.service import apply
+from gradsight_server.ingest import tasks
+from gradsight_server.ingest.broker import TRANSPORT
+from gradsight_server.ingest.debounce import RedisDebouncer
+from gradsight_server.ingest.notices import RedisPublisher
 from gradsight_server.settings import Settings, get_settings
 from gradsight_server.store.engine import Database
 
 log = logging.getLogger(__name__)
 
 APPLY_TASK = "gradsight.ingest.apply"
-VISIBILITY_TIMEOUT_S = 300
+DIAGNOSE_TASK = "gradsight.diagnose"
+DB_DOWN = (OperationalError, InterfaceError)
 
 
 def make_celery(settings: Settings) -> Celery:
+    visibility = settings.broker_visibility_timeout_s
     app = Celery("gradsight", broker=settings.redis_url, set_as_current=False)
     app.conf.update(
+        broker_transport=TRANSPORT,  # kombu's Redis transport, fixed to survive Redis restarts
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # Celery 6's default: with acks_late, a task running when the broker connection drops
+        # will be redelivered anyway, so it is cancelled rather than finished twice.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_prefetch_multiplier=4,
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        broker_transport_options={
+            "visibility_timeout": visibility,
+            # Scan for expired unacknowledged messages every quarter timeout (≤ 10 s), not
+            # kombu's default of every 100 s, or a short timeout would not help.
+            "unacked_restore_interval": max(1, min(10, int(visibility / 4))),
+            "unacked_restore_throttle": 1,
+            # A Redis that vanishes without closing connections must not hang a publish.
+            "socket_timeout": 5,
+            "socket_connect_timeout": 2,
+        },
         worker_hijack_root_logger=False,
         # The API publishes after the batch is staged; if Redis is down the maintenance sweep
         # publishes again later, so do not hold the request in kombu's default retry loop.
@@ -46,30 +74,70 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
-celery = make_celery(get_settings())
-_db: Database | None = None
+settings = get_settings()
+celery = make_celery(settings)
+RETRY_BACKOFF_MAX = max(1, min(60, int(settings.broker_visibility_timeout_s / 2)))
+
+
+class _Worker:
+    """Per-process resources, created after the prefork pool forks."""
+
+    db: Database | None = None
+    redis: redis.Redis | None = None
+    after: tasks.AfterApply | None = None
+    debouncer: RedisDebouncer | None = None
+
+
+def _schedule_diagnosis(run_pk: int, countdown: float) -> None:
+    diagnose_task.apply_async(args=[run_pk], countdown=countdown)
 
 
 def worker_db() -> Database:
-    """One engine per worker process, created after the fork."""
-    global _db
-    if _db is None:
-        _db = Database(get_settings().resolved_database_url())
-    return _db
+    if _Worker.db is None:
+        _Worker.db = Database(get_settings().resolved_database_url())
+    return _Worker.db
 
 
-@celery.task(  # type: ignore[untyped-decorator]
-    name=APPLY_TASK,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=20,
-)
+def worker_debouncer() -> RedisDebouncer:
+    if _Worker.debouncer is None:
+        current = get_settings()
+        assert current.redis_url, "a Celery worker always has GRADSIGHT_REDIS_URL"
+        client = redis.Redis.from_url(current.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        _Worker.debouncer = RedisDebouncer(client, current.diagnosis_debounce_s, _schedule_diagnosis)
+    return _Worker.debouncer
+
+
+def worker_after_apply() -> tasks.AfterApply:
+    if _Worker.after is None:
+        url = get_settings().redis_url
+        assert url, "a Celery worker always has GRADSIGHT_REDIS_URL"
+        _Worker.after = tasks.AfterApply(RedisPublisher(url), worker_debouncer().request)
+    return _Worker.after
+
+
+# Both tasks retry while the database is down, backing off (jittered) up to RETRY_BACKOFF_MAX.
+RETRIES: dict[str, Any] = {
+    "autoretry_for": DB_DOWN,
+    "retry_backoff": True,
+    "retry_backoff_max": RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": 20,
+}
+
+
+@celery.task(name=APPLY_TASK, **RETRIES)  # type: ignore[untyped-decorator]
 def apply_task(ledger_pk: int) -> dict[str, Any]:
-    result = apply(worker_db(), ledger_pk)
-    log.info("batch %s: %s (%d points)", ledger_pk, result.status, result.points)
+    result = tasks.apply_batch(worker_db(), ledger_pk, worker_after_apply())
     return {"status": result.status, "points": result.points}
+
+
+@celery.task(name=DIAGNOSE_TASK, **RETRIES)  # type: ignore[untyped-decorator]
+def diagnose_task(run_pk: int) -> int | None:
+    try:
+        worker_debouncer().clear(run_pk)  # before reading: a later batch schedules the next pass
+    except redis.RedisError as exc:  # the mark expires by itself; the pass still runs
+        log.warning("could not clear the diagnosis mark of run %s: %s", run_pk, exc)
+    return tasks.diagnosis_pass(worker_db(), run_pk, worker_after_apply().publish)
 
 
 class CeleryQueue:

@@ -1,7 +1,13 @@
 """Periodic work, run by every API process (idempotent, so replicas may overlap):
-runs silent for ``GRADSIGHT_STALE_AFTER_S`` become crashed, and batches still staged after
-a grace period are enqueued again (their queue message was lost: Redis restarted, the
-in-process queue died with its process)."""
+runs silent for ``GRADSIGHT_STALE_AFTER_S`` become crashed, and staged batches whose queue
+message failed or may be lost are enqueued again.
+
+A staged batch is durable in the database, so the broker is only a doorbell: when Redis was
+down at staging time, or restarted and lost its messages, or a worker died holding them,
+this sweep rings again. Each batch is re-sent at most once per ``GRADSIGHT_REQUEUE_AFTER_S``
+(``enqueued_at`` is stamped), so a long backlog is not amplified by sweeps; a duplicate
+message is a no-op for the worker.
+"""
 
 from __future__ import annotations
 
@@ -9,36 +15,44 @@ import logging
 import threading
 from datetime import timedelta
 
-from gradsight_server.ingest.queue import IngestQueue
+from sqlalchemy.exc import OperationalError
+
+from gradsight_server.ingest.service import IngestQueue
+from gradsight_server.ingest.throttle import Throttle
 from gradsight_server.settings import Settings
 from gradsight_server.store import batches, runs
 from gradsight_server.store.engine import Database
 
 log = logging.getLogger(__name__)
-
-REQUEUE_GRACE = timedelta(seconds=60)
+_BROKER_DOWN, _DATABASE_DOWN = Throttle(), Throttle()
 
 
 def sweep(
-    db: Database, queue: IngestQueue, settings: Settings, grace: timedelta = REQUEUE_GRACE
+    db: Database, queue: IngestQueue, settings: Settings, grace: timedelta | None = None
 ) -> tuple[int, int]:
     """One pass. Returns (runs marked crashed, batches re-enqueued).
 
-    ``grace`` keeps batches staged moments ago (whose message is still in flight) from being
-    enqueued twice; it is zero at the start of an embedded server, whose queue was empty.
+    ``grace`` (default ``GRADSIGHT_REQUEUE_AFTER_S``) keeps batches whose message is still in
+    flight from being sent twice; it is zero at the start of an embedded server, whose
+    in-memory queue died with the previous process.
     """
+    if grace is None:
+        grace = timedelta(seconds=settings.requeue_after_s)
     t = runs.now()
     with db.write_session() as session:
         crashed = runs.mark_stale_crashed(session, t - timedelta(seconds=settings.stale_after_s))
-    with db.session() as session:
-        pending = batches.staged_before(session, t - grace)
+    with db.write_session() as session:
+        pending = batches.take_for_requeue(session, t - grace)
     requeued = 0
     for pk in pending:
         try:
             queue.enqueue(pk)
             requeued += 1
-        except Exception:
-            log.warning("re-enqueue of staged batches failed; will retry", exc_info=True)
+        except Exception as exc:
+            if _BROKER_DOWN.ready():
+                log.warning("re-enqueue of staged batches failed (%s); sweeps keep trying", exc)
+            with db.write_session() as session:
+                batches.mark_unqueued(session, pending[requeued:])
             break
     if crashed or requeued:
         log.info("maintenance: %d run(s) marked crashed, %d batch(es) re-enqueued", crashed, requeued)
@@ -64,5 +78,8 @@ class Maintenance:
         while not self._stop.wait(self._settings.maintenance_interval_s):
             try:
                 sweep(self._db, self._queue, self._settings)
+            except OperationalError as exc:  # the database is down: expected, said once a minute
+                if _DATABASE_DOWN.ready():
+                    log.warning("maintenance sweep failed: database unavailable (%s)", exc.orig)
             except Exception:
                 log.exception("maintenance sweep failed")

@@ -10,25 +10,11 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
-from typing import Protocol
 
-from gradsight_server.ingest.service import ApplyResult, apply
+from gradsight_server.ingest.tasks import AfterApply, apply_batch
 from gradsight_server.store.engine import Database
 
 log = logging.getLogger(__name__)
-
-Listener = Callable[[ApplyResult], None]
-
-
-class IngestQueue(Protocol):
-    name: str
-
-    def enqueue(self, ledger_pk: int) -> None: ...
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 class InProcessQueue:
@@ -41,11 +27,11 @@ class InProcessQueue:
     name = "inprocess"
     RETRIES = 5
 
-    def __init__(self, db: Database, listeners: list[Listener] | None = None) -> None:
+    def __init__(self, db: Database, after: AfterApply) -> None:
         self._db = db
+        self._after = after
         self._queue: queue.Queue[int | None] = queue.Queue()
         self._thread: threading.Thread | None = None
-        self.listeners: list[Listener] = listeners if listeners is not None else []
 
     def enqueue(self, ledger_pk: int) -> None:
         self._queue.put(ledger_pk)
@@ -78,16 +64,11 @@ class InProcessQueue:
     def _apply_with_retries(self, pk: int) -> None:
         for attempt in range(self.RETRIES):
             try:
-                result = apply(self._db, pk)
+                apply_batch(self._db, pk, self._after)
             except Exception:
                 # Database briefly unavailable or locked: back off; after the last attempt the
                 # batch stays staged and the maintenance sweep brings it back.
                 log.exception("applying batch %s failed (attempt %d)", pk, attempt + 1)
                 time.sleep(min(0.2 * 2**attempt, 5.0))
                 continue
-            for listener in self.listeners:
-                try:
-                    listener(result)
-                except Exception:
-                    log.exception("ingest listener failed")
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from gradsight_server.store.models import IngestBatch
@@ -26,6 +26,7 @@ class Staged:
 class Claimed:
     pk: int
     run_pk: int
+    batch_id: str
     content_type: str
     payload: bytes
 
@@ -33,7 +34,12 @@ class Claimed:
 def stage(
     session: Session, run_pk: int, batch_id: str, content_type: str, payload: bytes, n_points: int
 ) -> Staged:
-    """Record the batch with its payload. A batch id already in the ledger is a duplicate."""
+    """Record the batch with its payload. A batch id already in the ledger is a duplicate.
+
+    ``enqueued_at`` is set now: the caller sends the queue message right after committing
+    (and calls :func:`mark_unqueued` if that fails).
+    """
+    t = now()
     inserted = insert_ignore(
         session,
         IngestBatch,
@@ -45,7 +51,8 @@ def stage(
                 "content_type": content_type,
                 "payload": payload,
                 "n_points": n_points,
-                "received_at": now(),
+                "received_at": t,
+                "enqueued_at": t,
             }
         ],
         ["run_pk", "batch_id"],
@@ -66,7 +73,7 @@ def claim(session: Session, pk: int) -> Claimed | None:
     back, the batch is staged again.
     """
     row = session.execute(
-        select(IngestBatch.run_pk, IngestBatch.content_type, IngestBatch.payload)
+        select(IngestBatch.run_pk, IngestBatch.batch_id, IngestBatch.content_type, IngestBatch.payload)
         .where(IngestBatch.pk == pk, IngestBatch.state == STAGED)
         .with_for_update()
     ).one_or_none()
@@ -75,25 +82,68 @@ def claim(session: Session, pk: int) -> Claimed | None:
     session.execute(
         update(IngestBatch).where(IngestBatch.pk == pk).values(state=APPLIED, applied_at=now(), payload=None)
     )
-    return Claimed(pk=pk, run_pk=int(row.run_pk), content_type=row.content_type, payload=row.payload)
+    return Claimed(
+        pk=pk,
+        run_pk=int(row.run_pk),
+        batch_id=str(row.batch_id),
+        content_type=row.content_type,
+        payload=row.payload,
+    )
 
 
-def mark_failed(session: Session, pk: int, error: str) -> None:
-    session.execute(update(IngestBatch).where(IngestBatch.pk == pk).values(state=FAILED, error=error[:2000]))
+def mark_failed(session: Session, pk: int, error: str, payload: bytes) -> None:
+    """A claimed batch that cannot be applied: kept, with its payload, for a later fix."""
+    session.execute(
+        update(IngestBatch)
+        .where(IngestBatch.pk == pk)
+        .values(state=FAILED, error=error[:2000], payload=payload)
+    )
 
 
-def staged_before(session: Session, cutoff: datetime, limit: int = 1000) -> list[int]:
-    """Staged batches older than ``cutoff``: their queue message may have been lost."""
-    return [
+def mark_unqueued(session: Session, pks: list[int]) -> None:
+    """Sending these batches' queue messages failed: the next sweep sends them without waiting."""
+    if pks:
+        session.execute(
+            update(IngestBatch)
+            .where(IngestBatch.pk.in_(pks), IngestBatch.state == STAGED)
+            .values(enqueued_at=None)
+        )
+
+
+def take_for_requeue(session: Session, cutoff: datetime, limit: int = 1000) -> list[int]:
+    """Staged batches whose queue message failed or was sent before ``cutoff`` (it may have been
+    lost: Redis restarted, a process died), stamped as enqueued now, inside the caller's
+    transaction. Concurrent sweeps (several API processes) skip each other's rows."""
+    stale = or_(IngestBatch.enqueued_at.is_(None), IngestBatch.enqueued_at < cutoff)
+    pks = [
         int(pk)
         for pk in session.scalars(
             select(IngestBatch.pk)
-            .where(IngestBatch.state == STAGED, IngestBatch.received_at < cutoff)
+            .where(IngestBatch.state == STAGED, stale)
             .order_by(IngestBatch.pk)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
     ]
+    if pks:
+        session.execute(update(IngestBatch).where(IngestBatch.pk.in_(pks)).values(enqueued_at=now()))
+    return pks
 
 
 def state_of(session: Session, pk: int) -> str | None:
     return session.scalar(select(IngestBatch.state).where(IngestBatch.pk == pk))
+
+
+@dataclass(frozen=True)
+class Entry:
+    batch_id: str
+    state: str
+    n_points: int
+
+
+def entry(session: Session, pk: int) -> Entry | None:
+    """What the ledger knows of a batch (None: gone with its deleted run)."""
+    row = session.execute(
+        select(IngestBatch.batch_id, IngestBatch.state, IngestBatch.n_points).where(IngestBatch.pk == pk)
+    ).one_or_none()
+    return Entry(str(row.batch_id), str(row.state), int(row.n_points)) if row is not None else None

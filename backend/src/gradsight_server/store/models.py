@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -76,8 +77,10 @@ class Segment(Base):
     __table_args__ = (Index("ix_segments_run_key_first", "run_pk", "key_id", "first_step"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk", ondelete="CASCADE"))
-    key_id: Mapped[int] = mapped_column(ForeignKey("metric_keys.id", ondelete="CASCADE"))
+    # No foreign keys: checking them was two thirds of the bulk write (migration 0002).
+    # Keys are created with their segments; deleting a run deletes its segments (store/runs.py).
+    run_pk: Mapped[int] = mapped_column(BigId)
+    key_id: Mapped[int] = mapped_column(BigId)
     seq: Mapped[int] = mapped_column(BigInteger)
     first_step: Mapped[int] = mapped_column(BigInteger)
     last_step: Mapped[int] = mapped_column(BigInteger)
@@ -94,6 +97,7 @@ class LatestValue(Base):
     """Last value of every key, so run lists never scan history (MLflow's ``latest_metrics``)."""
 
     __tablename__ = "latest_values"
+    __table_args__ = {"postgresql_with": {"fillfactor": 50}}  # noqa: RUF012 (SQLAlchemy's declarative form)
 
     key_id: Mapped[int] = mapped_column(ForeignKey("metric_keys.id", ondelete="CASCADE"), primary_key=True)
     run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk", ondelete="CASCADE"), index=True)
@@ -111,7 +115,12 @@ class IngestBatch(Base):
     __tablename__ = "ingest_batches"
     __table_args__ = (
         UniqueConstraint("run_pk", "batch_id", name="uq_ingest_batches_run_batch"),
-        Index("ix_ingest_batches_state", "state", "received_at"),
+        Index(
+            "ix_ingest_batches_staged",
+            "enqueued_at",
+            postgresql_where=text("state = 'staged'"),
+            sqlite_where=text("state = 'staged'"),
+        ),
     )
 
     pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -122,17 +131,24 @@ class IngestBatch(Base):
     payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     n_points: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When its queue message was last sent; NULL when sending failed (the broker was down)."""
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Diagnosis(Base):
     __tablename__ = "diagnoses"
-    __table_args__ = (Index("ix_diagnoses_run_status", "run_pk", "status"),)
+    __table_args__ = (
+        Index("ix_diagnoses_run_status", "run_pk", "status"),
+        Index("ix_diagnoses_run_rule_subject", "run_pk", "rule", "subject"),
+    )
 
     pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk", ondelete="CASCADE"))
     rule: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128), server_default="")
+    """What the rule is about (a layer, the loss …): (rule, subject) identifies an open diagnosis."""
     severity: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     first_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -142,3 +158,15 @@ class Diagnosis(Base):
     recommendations: Mapped[list[dict[str, Any]]] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DiagnosisState(Base):
+    """Per run: how often diagnosis ran and up to which step. Diagnosis is requested after
+    ingest, debounced per run (ingest/debounce.py); the rules engine (issue 6) runs here."""
+
+    __tablename__ = "diagnosis_state"
+
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True)
+    passes: Mapped[int] = mapped_column(BigInteger)
+    last_pass_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

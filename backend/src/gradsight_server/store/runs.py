@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from gradsight_server.store.models import Diagnosis, Run
+from gradsight_server.store.models import Diagnosis, Run, Segment
 from gradsight_server.store.upsert import insert_ignore
 
 RUNNING, FINISHED, CRASHED = "running", "finished", "crashed"
@@ -135,12 +135,12 @@ def record_progress(
     max_step: int | None,
     final: bool,
     layers: Sequence[str] | None,
-) -> None:
+) -> Run | None:
     """After a batch: advance last_step, mark the run alive (a crashed run that sends again is
     running again) or finished. A late batch never reopens a finished run."""
     run = session.get(Run, run_pk, with_for_update=True)
     if run is None:
-        return
+        return None
     t = now()
     run.updated_at = t
     if max_step is not None and (run.last_step is None or max_step > run.last_step):
@@ -152,6 +152,7 @@ def record_progress(
         run.finished_at = t
     elif run.status == CRASHED:
         run.status = RUNNING
+    return run
 
 
 def heartbeat(session: Session, run_pk: int) -> None:
@@ -178,5 +179,9 @@ def mark_stale_crashed(session: Session, cutoff: datetime) -> int:
 
 
 def delete_run(session: Session, run_pk: int) -> None:
-    # Foreign keys cascade to keys, segments, latest values, ledger and diagnoses.
+    # Foreign keys cascade to keys, latest values, ledger and diagnoses. Segments have none
+    # (migration 0002), so they go explicitly, and after the run: deleting the run waits for
+    # a batch being applied (it holds the ledger row), and this statement then sees and
+    # deletes what that batch wrote.
     session.execute(delete(Run).where(Run.pk == run_pk))
+    session.execute(delete(Segment).where(Segment.run_pk == run_pk))

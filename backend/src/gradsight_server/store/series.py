@@ -7,16 +7,18 @@ an arithmetic progression (every step, every 10th step — the common case) are 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from gradsight_server.store import keycache
 from gradsight_server.store.models import LatestValue, MetricKey, Segment
+from gradsight_server.store.pgcopy import SegmentBlock, copy_segments, stride_of
 from gradsight_server.store.upsert import insert_ignore, upsert
 
 WALL_TIME_KEY = "_wall_time"
@@ -24,6 +26,7 @@ WALL_TIME_KEY = "_wall_time"
 
 Steps = npt.NDArray[np.int64]
 Values = npt.NDArray[np.float64]
+Keys = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,17 @@ def ensure_keys(session: Session, run_pk: int, names: Iterable[str]) -> dict[str
     wanted = sorted(set(names))
     if not wanted:
         return {}
-    ids = key_ids(session, run_pk, wanted)
+    bind = session.get_bind()
+    cached = bind.dialect.name == "postgresql"  # see store/keycache.py
+    database = str(bind.engine.url) if cached else ""
+    known = keycache.CACHE.known(database, run_pk) if cached else {}
+    ids = {name: known[name] for name in wanted if name in known}
+    unknown = [name for name in wanted if name not in ids]
+    if unknown:
+        committed = key_ids(session, run_pk, unknown)  # none inserted by this transaction yet
+        if cached:
+            keycache.CACHE.remember(database, run_pk, committed)
+        ids.update(committed)
     missing = [name for name in wanted if name not in ids]
     if missing:
         insert_ignore(
@@ -51,7 +64,15 @@ def ensure_keys(session: Session, run_pk: int, names: Iterable[str]) -> dict[str
     return ids
 
 
+_KEY_IDS_PG = text("SELECT name, id FROM metric_keys WHERE run_pk = :run_pk AND name = ANY(:names)")
+
+
 def key_ids(session: Session, run_pk: int, names: Sequence[str]) -> dict[str, int]:
+    if session.get_bind().dialect.name == "postgresql":
+        # One array parameter: an IN list of a thousand bound names cost ~35 ms per batch,
+        # most of it rendering and binding the parameters.
+        rows = session.execute(_KEY_IDS_PG, {"run_pk": run_pk, "names": list(names)}).all()
+        return {name: int(key_id) for name, key_id in rows}
     out: dict[str, int] = {}
     for start in range(0, len(names), 500):  # bound the IN list
         chunk = names[start : start + 500]
@@ -70,45 +91,43 @@ def key_names(session: Session, run_pk: int) -> list[str]:
     return [name for name in rows if not name.startswith("_")]
 
 
-def segment_row(
-    run_pk: int,
-    key_id: int,
-    seq: int,
-    steps: Steps,
-    values: Values,
-    counts: npt.NDArray[np.uint32] | None,
-) -> dict[str, Any]:
-    """One ``segments`` row for a key's points from one batch (steps strictly increasing)."""
-    n = int(steps.size)
-    stride = 0
-    packed_steps: bytes | None = None
-    if n > 1:
-        gaps = np.diff(steps)
-        if (gaps == gaps[0]).all():
-            stride = int(gaps[0])
-        else:
-            packed_steps = steps.astype("<i8").tobytes()
-    packed_counts = None
-    if counts is not None and (counts != 1).any():
-        packed_counts = counts.astype("<u4").tobytes()
+def _segment_row(run_pk: int, key_id: int, seq: int, block: SegmentBlock, k: int) -> dict[str, Any]:
+    """One ``segments`` row, for the multi-row INSERT path (SQLite)."""
+    steps = block.steps
+    stride = stride_of(steps)
+    counts = block.counts[k] if block.counts is not None else None
     return {
         "run_pk": run_pk,
         "key_id": key_id,
         "seq": seq,
         "first_step": int(steps[0]),
         "last_step": int(steps[-1]),
-        "n": n,
-        "stride": stride,
-        "steps": packed_steps,
+        "n": int(steps.size),
+        "stride": stride or 0,
+        "steps": steps.astype("<i8").tobytes() if stride is None else None,
         "dtype": "f8",
-        "values": values.astype("<f8").tobytes(),
-        "counts": packed_counts,
+        "values": block.values[k].astype("<f8").tobytes(),
+        "counts": counts.astype("<u4").tobytes() if counts is not None and (counts != 1).any() else None,
     }
 
 
-def insert_segments(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(Segment), list(rows))
+def write_segments(session: Session, run_pk: int, seq: int, blocks: Sequence[SegmentBlock]) -> int:
+    """One row per key per block, in the caller's transaction. Returns the number of rows.
+
+    PostgreSQL: binary COPY (store/pgcopy.py). SQLite: a multi-row INSERT (SQLAlchemy's
+    insertmanyvalues), one dict per row (per key, never per point).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        copy_segments(session, run_pk, seq, blocks)
+    else:
+        rows = [
+            _segment_row(run_pk, int(key_id), seq, block, k)
+            for block in blocks
+            for k, key_id in enumerate(block.key_ids.tolist())
+        ]
+        if rows:
+            session.execute(insert(Segment), rows)
+    return sum(int(block.key_ids.size) for block in blocks)
 
 
 def _decode(row: Any) -> tuple[Steps, Values]:
@@ -121,27 +140,20 @@ def _decode(row: Any) -> tuple[Steps, Values]:
     return steps, values
 
 
-def read_points(
-    session: Session, run_pk: int, key_id: int, start: int | None = None, end: int | None = None
-) -> Points:
-    """All points of a key with ``start <= step < end``, one per step, sorted by step.
+_SEGMENT_COLUMNS = (
+    Segment.key_id,
+    Segment.seq,
+    Segment.first_step,
+    Segment.n,
+    Segment.stride,
+    Segment.steps,
+    Segment.dtype,
+    Segment.values,
+)
 
-    Where several segments hold the same step, the one written by the later batch wins.
-    """
-    query = select(
-        Segment.seq,
-        Segment.first_step,
-        Segment.n,
-        Segment.stride,
-        Segment.steps,
-        Segment.dtype,
-        Segment.values,
-    ).where(Segment.run_pk == run_pk, Segment.key_id == key_id)
-    if start is not None:
-        query = query.where(Segment.last_step >= start)
-    if end is not None:
-        query = query.where(Segment.first_step < end)
-    rows = session.execute(query.order_by(Segment.seq, Segment.id)).all()
+
+def _merge(rows: Sequence[Any], start: int | None, end: int | None) -> Points:
+    """One key's segments (in write order) → one point per step, sorted, within [start, end)."""
     if not rows:
         return Points.empty()
     parts = [_decode(row) for row in rows]
@@ -163,25 +175,104 @@ def read_points(
     return Points(steps[mask], values[mask])
 
 
-def _special(value: float) -> int:
-    if np.isnan(value):
-        return 1
-    if np.isinf(value):
-        return 2 if value > 0 else 3
-    return 0
+def _segments_query(run_pk: int, start: int | None, end: int | None) -> Any:
+    query = select(*_SEGMENT_COLUMNS).where(Segment.run_pk == run_pk)
+    if start is not None:
+        query = query.where(Segment.last_step >= start)
+    if end is not None:
+        query = query.where(Segment.first_step < end)
+    return query
 
 
-def upsert_latest(session: Session, run_pk: int, latest: Mapping[int, tuple[int, float]]) -> None:
-    """Keep each key's value at its highest step; a re-logged step replaces the value."""
-    rows = [
-        {
-            "key_id": key_id,
+def read_points(
+    session: Session, run_pk: int, key_id: int, start: int | None = None, end: int | None = None
+) -> Points:
+    """All points of a key with ``start <= step < end``, one per step, sorted by step.
+
+    Where several segments hold the same step, the one written by the later batch wins.
+    """
+    query = _segments_query(run_pk, start, end).where(Segment.key_id == key_id)
+    return _merge(session.execute(query.order_by(Segment.seq, Segment.id)).all(), start, end)
+
+
+def read_many(
+    session: Session, run_pk: int, keys: dict[str, int], start: int | None = None, end: int | None = None
+) -> dict[str, Points]:
+    """``read_points`` for many keys (name → key id) in one query per 500 keys, not one per key:
+    a diagnosis pass reads every per-layer series of a run."""
+    names = {key_id: name for name, key_id in keys.items()}
+    ids = sorted(names)
+    grouped: dict[int, list[Any]] = {key_id: [] for key_id in ids}
+    for chunk in range(0, len(ids), 500):
+        query = _segments_query(run_pk, start, end).where(Segment.key_id.in_(ids[chunk : chunk + 500]))
+        for row in session.execute(query.order_by(Segment.key_id, Segment.seq, Segment.id)):
+            grouped[int(row.key_id)].append(row)
+    return {names[key_id]: _merge(rows, start, end) for key_id, rows in grouped.items()}
+
+
+def all_keys(session: Session, run_pk: int) -> dict[str, int]:
+    """Every key of a run, reserved ones included: name → id."""
+    rows = session.execute(select(MetricKey.name, MetricKey.id).where(MetricKey.run_pk == run_pk)).all()
+    return {name: int(key_id) for name, key_id in rows}
+
+
+def _specials(values: Values) -> npt.NDArray[np.int16]:
+    """0 finite, 1 NaN, 2 +Infinity, 3 -Infinity (see LatestValue.special)."""
+    return np.select([np.isnan(values), values == np.inf, values == -np.inf], [1, 2, 3], 0).astype(np.int16)
+
+
+_UPDATE_LATEST_PG = text(
+    """
+    UPDATE latest_values l SET step = t.s, value = t.v, special = t.sp
+    FROM unnest(CAST(:keys AS bigint[]), CAST(:steps AS bigint[]), CAST(:vals AS float8[]),
+                CAST(:specials AS smallint[])) AS t(k, s, v, sp)
+    WHERE l.key_id = t.k AND t.s >= l.step
+    """
+)
+_UPSERT_LATEST_PG = text(
+    """
+    INSERT INTO latest_values (key_id, run_pk, step, value, special)
+    SELECT k, :run_pk, s, v, sp
+    FROM unnest(CAST(:keys AS bigint[]), CAST(:steps AS bigint[]), CAST(:vals AS float8[]),
+                CAST(:specials AS smallint[])) AS t(k, s, v, sp)
+    ON CONFLICT (key_id) DO UPDATE
+    SET step = excluded.step, value = excluded.value, special = excluded.special
+    WHERE excluded.step >= latest_values.step
+    """
+)
+
+
+def upsert_latest(session: Session, run_pk: int, key_ids: Keys, steps: Steps, values: Values) -> None:
+    """Keep each key's value at its highest step; a re-logged step replaces the value.
+
+    ``key_ids`` must be unique. PostgreSQL: one UPDATE over arrays, which is all a batch
+    needs once its keys have a row (half the cost of an upsert, measured: 9.7 vs 18.5 ms
+    for 1,810 keys); the upsert runs only when some key was missing or had a higher step.
+    SQLite: a multi-row upsert.
+    """
+    if not key_ids.size:
+        return
+    order = np.argsort(key_ids, kind="stable")  # a fixed lock order: concurrent batches never deadlock
+    key_ids, steps, values = key_ids[order], steps[order], values[order]
+    specials = _specials(values)
+    finite: list[float | None] = np.where(specials == 0, values, 0.0).tolist()
+    for i in np.flatnonzero(specials).tolist():
+        finite[i] = None  # SQLite turns NaN into NULL anyway; ``special`` says which it was
+    if session.get_bind().dialect.name == "postgresql":
+        params = {
             "run_pk": run_pk,
-            "step": step,
-            "value": value if np.isfinite(value) else None,
-            "special": _special(value),
+            "keys": key_ids.tolist(),
+            "steps": steps.tolist(),
+            "vals": finite,
+            "specials": specials.tolist(),
         }
-        for key_id, (step, value) in sorted(latest.items())
+        updated = session.execute(_UPDATE_LATEST_PG, params)
+        if int(getattr(updated, "rowcount", 0) or 0) < key_ids.size:
+            session.execute(_UPSERT_LATEST_PG, params)
+        return
+    rows = [
+        {"key_id": k, "run_pk": run_pk, "step": st, "value": v, "special": sp}
+        for k, st, v, sp in zip(key_ids.tolist(), steps.tolist(), finite, specials.tolist(), strict=True)
     ]
     upsert(
         session,

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,7 +13,6 @@ from gradsight_server.ingest import service
 from gradsight_server.wire.decode import WireError, decode_batch, inflate, media_type
 from gradsight_server.wire.model import JSON_TYPE, MSGPACK_TYPE
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["ingest"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -44,12 +42,7 @@ def _ingest(
         raise WireError(422, f"run_id {batch.run_id!r} does not match the URL", ("body", "run_id"))
     result = service.stage(ctx.db, run_id, batch, media_type(content_type), payload)
     if result.status == "accepted" and result.ledger_pk is not None:
-        try:
-            ctx.queue.enqueue(result.ledger_pk)
-        except Exception:
-            # The batch is already durable in the ledger; the maintenance sweep enqueues it
-            # again once the broker is back, so the client need not resend.
-            log.warning("could not enqueue batch %s; the sweep will retry", result.ledger_pk, exc_info=True)
+        service.enqueue(ctx.db, ctx.queue, result.ledger_pk)
     return result
 
 
@@ -69,8 +62,10 @@ def _ingest(
     },
 )
 async def ingest_batch(run_id: RunId, request: Request, ctx: ContextDep) -> FastJSONResponse:
-    """Ingest one batch (docs/wire-format.md). Answers 202 once the batch is staged durably;
-    re-sending a batch id already received is a no-op (``status: duplicate``)."""
+    """Ingest one batch (docs/wire-format.md). Answers 202 once the batch is staged durably in
+    the database (Redis being down does not matter: the batch is queued when it returns);
+    re-sending a batch id already received is a no-op (``status: duplicate``, its points
+    counted in ``duplicates``). 503 + Retry-After when the database is unavailable."""
     body = await read_limited(request, ctx.settings.max_batch_bytes)
     result = await run_in_threadpool(
         _ingest,
@@ -80,7 +75,14 @@ async def ingest_batch(run_id: RunId, request: Request, ctx: ContextDep) -> Fast
         request.headers.get("content-type", ""),
         request.headers.get("content-encoding"),
     )
+    new = result.points if result.status == "accepted" else 0
     return FastJSONResponse(
-        {"batch_id": result.batch_id, "status": result.status, "points": result.points},
+        {
+            "batch_id": result.batch_id,
+            "status": result.status,
+            "points": result.points,
+            "inserted": new,
+            "duplicates": result.points - new,
+        },
         status_code=202,
     )
