@@ -9,7 +9,7 @@ debounced pass decides, and its verdict is read through the API. Then:
   run's stored data (every ``--every`` steps), as it would have seen them live; lead time is
   the number of steps between its first warning-or-worse and the first non-finite loss.
 
-    python bench/diagnosis_eval.py            # all scenarios (~3 min on 2 cores)
+    python bench/diagnosis_eval.py            # all scenarios (~45 s on 2 cores)
     python bench/diagnosis_eval.py --only exploding_rnn lr_schedule_bug
 
 Prints a table; record it in docs/benchmarks.md.

@@ -55,6 +55,10 @@ SMD = Reference(
     "Amazon SageMaker Debugger built-in rules (DeadRelu, VanishingGradient, Overfit, LossNotDecreasing)",
     "https://docs.aws.amazon.com/sagemaker/latest/dg/debugger-built-in-rules.html",
 )
+SMD_PROFILER = Reference(
+    "Amazon SageMaker Debugger profiler rules (BatchSize: p95 GPU memory under 70 %, LowGPUUtilization)",
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/debugger-built-in-profiler-rules.html",
+)
 HE_INIT = Reference(
     "He et al., Delving Deep into Rectifiers (2015): initialisation for ReLU networks",
     "https://arxiv.org/abs/1502.01852",

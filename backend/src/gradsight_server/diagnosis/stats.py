@@ -86,8 +86,8 @@ def nice(value: float, digits: int = 1) -> float:
     """Round to ``digits`` significant digits (1e-3, 2e-4, 0.3): numbers people type."""
     if value == 0 or not np.isfinite(value):
         return value
-    magnitude = np.floor(np.log10(abs(value)))
-    return float(np.round(value / 10**magnitude, digits - 1) * 10**magnitude)
+    # Through the decimal string, so 9e-4 is not 0.0009000000000000001 in the JSON.
+    return float(f"{value:.{digits}g}")
 
 
 def fmt(value: float) -> str:

@@ -42,7 +42,7 @@ def evaluate(data: RunData) -> list[Finding]:
         return []
     _, group = data.optimizer()
     eps = group.get("eps")
-    recs = [_epsilon_advice(data, eps if isinstance(eps, (int, float)) else None)]
+    recs = [_epsilon_advice(data, set(hit), eps if isinstance(eps, (int, float)) else None)]
     return [
         Finding(
             rule=RULE,
@@ -69,13 +69,13 @@ def evaluate(data: RunData) -> list[Finding]:
     ]
 
 
-def _epsilon_advice(data: RunData, eps: float | None) -> Recommendation:
+def _epsilon_advice(data: RunData, affected: set[str], eps: float | None) -> Recommendation:
     """ε two orders of magnitude under the typical gradient RMS of the affected layers."""
     sizes = numel(data)
     rms = [
         float(np.median(s.finite().values[-5:])) / np.sqrt(sizes[n])
         for n, s in data.family("grad_norm/").items()
-        if n in sizes and len(s.finite())
+        if n in affected and n in sizes and len(s.finite())
     ]
     target = nice(0.01 * float(np.median(rms))) if rms else None
     if target is not None and eps is not None:

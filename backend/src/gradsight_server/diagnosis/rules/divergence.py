@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradsight_server.diagnosis import advice
+from gradsight_server.diagnosis import references as ref
 from gradsight_server.diagnosis.model import Finding, Recommendation
 from gradsight_server.diagnosis.progress import MIN_POINTS, RISING_LOST, progress_lost
 from gradsight_server.diagnosis.signals import RunData, Series
@@ -57,7 +58,7 @@ def evaluate(data: RunData) -> list[Finding]:
                 + (f", and it is at {fmt(p.now)} now." if still else "; it has since recovered.")
             ),
             evidence={
-                "signal": "loss (EMA)",
+                "signal": "loss (trailing median)",
                 "start_level": p.start,
                 "best": p.best,
                 "best_step": p.best_step,
@@ -121,6 +122,7 @@ def _recommendations(data: RunData, onset: int) -> list[Recommendation]:
                     "lr_max": float(lr.values.max()),
                     "code": "lr = peak_lr * min(1.0, (step + 1) / warmup_steps)",
                 },
+                references=(ref.PLAYBOOK,),
             )
         )
     recs.append(advice.rewind_and_skip(onset))

@@ -3,8 +3,8 @@ growing. Takase et al. ("Spike No More") model loss spikes as caused by sudden g
 growth, and OLMo's runs showed steadily growing norms before their spikes, so the *trend* is
 the early warning: ≥ 10× over its median of the last ``WINDOW`` steps, held for ``HOLD``
 points of the smoothed log-norm, is a warning; ≥ 1000× (or growth that ends in Inf/NaN) is
-critical. AutoTrainer's first/last-layer gradient ratio > 70 and a gradient larger than the
-weights are reported as evidence."""
+critical. AutoTrainer's first/last-layer gradient ratio (its β3 = 70) is reported as evidence
+only; it decides nothing."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """``loss_scale_collapse``: fp16 loss scaling is failing — the GradScaler's scale sits at its
-floor, or it keeps skipping steps.
+floor, or it keeps skipping steps. Resolved once the scale is off its floor and the skips
+have stopped.
 
 PyTorch's GradScaler starts at 2¹⁶, halves on every overflow and doubles after 2000 clean
 steps; OPT-175B's logbook records "extremely unstable loss scales that would drop to the
@@ -38,6 +39,9 @@ def evaluate(data: RunData) -> list[Finding]:
     if not at_floor.size and not (share > SKIP_SHARE and halvings >= BACKOFFS):
         return []
     critical = bool(at_floor.size)
+    # Still failing: the scale is at its floor now, or the recent steps keep overflowing. A
+    # scale that touched the floor and climbed back stays on record, resolved.
+    still = bool(len(scale) and scale.values[-1] <= FLOOR) or share > SKIP_SHARE
     skip_steps = skipped.steps[skipped.values > 0.5]
     first = int(at_floor[0]) if critical else int(skip_steps[0]) if skip_steps.size else int(scale.steps[0])
     recs = [
@@ -67,7 +71,7 @@ def evaluate(data: RunData) -> list[Finding]:
             rule=RULE,
             subject="amp",
             severity="critical" if critical else "warning",
-            open=True,
+            open=still,
             first_step=first,
             last_step=data.last_step,
             summary=(

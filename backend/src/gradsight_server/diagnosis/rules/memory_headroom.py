@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from gradsight_server.diagnosis import references as ref
 from gradsight_server.diagnosis.model import Finding, Recommendation
 from gradsight_server.diagnosis.signals import RunData
 from gradsight_server.diagnosis.stats import fmt
@@ -57,6 +58,7 @@ def evaluate(data: RunData) -> list[Finding]:
                         "rate (roughly ∝ √batch for Adam); or keep the batch and drop activation checkpointing."
                     ),
                     params={"batch_size_factor": factor},
+                    references=(ref.SMD_PROFILER,),
                 ),
             ),
         )

@@ -18,7 +18,7 @@ from gradsight_server.diagnosis.model import Finding, Recommendation
 from gradsight_server.diagnosis.signals import RunData
 
 RULE = "nonfinite_gradients"
-SIGNALS = ("grad_norm", "loss", "amp/skipped", "grad_norm/", "nonfinite/")
+SIGNALS = ("grad_norm", "loss", "amp/skipped", "grad_norm/", "nonfinite/", "clip/applied")
 QUIET_STEPS = 100  # finite gradients this long after the last bad step: resolved
 
 
