@@ -46,22 +46,24 @@ def _next_step(session: Session, run_pk: int, after: int) -> int | None:
 
 
 def tables(db: Database, run_pk: int) -> Iterator[pa.Table]:
-    """One Arrow table per window of steps that holds points."""
+    """One Arrow table per window of steps that holds points. Each window is read in its own
+    short transaction (one snapshot), so a long export never holds one open for minutes."""
     with db.session() as session:
         keys = series.all_keys(session, run_pk)
-        wall_id = keys.pop(series.WALL_TIME_KEY, None)
-        names = sorted(keys)
         at = _next_step(session, run_pk, 0)
-        while at is not None:
-            lo = at - at % WINDOW
-            hi = lo + WINDOW
+    wall_id = keys.pop(series.WALL_TIME_KEY, None)
+    names = sorted(keys)
+    while at is not None:
+        lo = at - at % WINDOW
+        hi = lo + WINDOW
+        with db.session() as session:
             found = read_many(session, run_pk, {n: keys[n] for n in names}, lo, hi)
             wall = read_many(session, run_pk, {"": wall_id}, lo, hi)[""] if wall_id is not None else None
             parts = [_table(name, found[name], wall) for name in names if found[name].steps.size]
-            if parts:
-                yield pa.concat_tables(parts)
             # Only an empty window (a gap in the steps) costs a look-up of where data resumes.
             at = hi if parts else _next_step(session, run_pk, hi)
+        if parts:
+            yield pa.concat_tables(parts)
 
 
 def _table(name: str, points: series.Points, wall: series.Points | None) -> pa.Table:
