@@ -61,10 +61,10 @@ class Settings(BaseSettings):
     diagnosis_debounce_s: float = Field(default=5.0, ge=0)
     """At most one diagnosis pass per run per this many seconds, however fast batches arrive."""
 
-    compact_after_s: float = Field(default=30.0, ge=0)
-    """The maintenance sweep compacts the segments of batches received at least this long ago
-    (docs/adr/0003-rollups-and-compaction.md): longer batches fewer rewrites of a run's last
-    chunks, shorter keeps fewer fresh segments for queries to read raw."""
+    compact_after_s: float = Field(default=300.0, ge=0)
+    """The maintenance sweep compacts a key's segments once its steps have moved past their
+    4096-step tile, or once they are this old (a key that stopped logging); queries read what
+    is not compacted yet raw (docs/adr/0003-rollups-and-compaction.md)."""
 
     retention_days: float | None = Field(default=None, gt=0)
     """Drop raw points whose step's wall time is older than this many days; roll-ups stay, and

@@ -146,8 +146,8 @@ def diagnose_task(run_pk: int) -> int | None:
 @celery.task(name=COMPACT_TASK, **RETRIES)  # type: ignore[untyped-decorator]
 def compact_task(run_pk: int) -> int:
     """Idempotent: keys are locked SKIP LOCKED, so duplicate messages split or skip the work."""
-    grace = timedelta(seconds=get_settings().compact_after_s)
-    return compact_run(worker_db(), run_pk, grace).segments
+    open_after = timedelta(seconds=get_settings().compact_after_s)
+    return compact_run(worker_db(), run_pk, open_after).segments
 
 
 class CeleryQueue:

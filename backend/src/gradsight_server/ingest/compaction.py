@@ -12,14 +12,15 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from gradsight_server.ingest import rollup_builder
 from gradsight_server.ingest.rollup_builder import ROLLUP_MIN_POINTS, Patch
-from gradsight_server.query.plan import Interval, merged
+from gradsight_server.query.plan import Interval, merged, merged_arrays
 from gradsight_server.store import chunks, rollups
 from gradsight_server.store.chunks import TILE_LEVEL, Span
 from gradsight_server.store.engine import Database
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 KEYS_PER_TRANSACTION = 200
 """Bounds a transaction to a few MB of points (and SQLite's writer lock to well under a second)."""
+SAFETY_GRACE = timedelta(seconds=10)
+"""Batches received more recently are never compacted: one being staged right now may hold a
+lower ledger id than one already applied (store/chunks.py: watermark)."""
 
 
 @dataclass
@@ -53,23 +57,24 @@ class Compacted:
 def compact_run(
     db: Database,
     run_pk: int,
-    grace: timedelta = timedelta(seconds=30),
+    open_after: timedelta = timedelta(seconds=300),
     keys_per_transaction: int = KEYS_PER_TRANSACTION,
 ) -> Compacted:
-    """Compact the fresh segments of batches received more than ``grace`` ago."""
+    """Compact the run's fresh segments in tiles its keys have moved past, and those of
+    batches received more than ``open_after`` ago whatever their tile (a key that stopped)."""
     total = Compacted()
-    cutoff: datetime = now() - grace
-    while True:
+    t = now()
+    grace = min(SAFETY_GRACE, open_after)
+    with db.session() as session:
+        below = chunks.watermark(session, run_pk, t - grace)
+        due = chunks.due_keys(session, run_pk, below, chunks.received_since(session, t - open_after))
+    keys = sorted(due)
+    for at in range(0, len(keys), keys_per_transaction):
         # A lost commit loses the whole group: its fresh segments are still there, redone next pass.
         with db.write_session(wait_for_disk=False) as session:
-            below = chunks.watermark(session, run_pk, cutoff)
-            keys = chunks.keys_to_compact(session, run_pk, below, keys_per_transaction)
-            if not keys:
-                break
-            done = _compact_keys(session, run_pk, keys, below)
-        total.add(done)
-        if len(keys) < keys_per_transaction:
-            break
+            locked = chunks.lock_keys(session, keys[at : at + keys_per_transaction])
+            if locked:
+                total.add(_compact_keys(session, run_pk, {k: due[k] for k in locked}, below))
     if total.segments:
         log.info(
             "compaction of run %s: %d keys, %d segments → %d chunks (%d points)",
@@ -82,11 +87,32 @@ def compact_run(
     return total
 
 
-def tile_groups(fresh: list[Any], spans: list[Span]) -> list[tuple[Interval, list[Span], list[Any]]]:
+@dataclass
+class _Fresh:
+    """A key's fresh segments to compact, in (seq, id) order, with their step ranges as arrays."""
+
+    rows: list[Any]
+    first: npt.NDArray[np.int64]
+    last: npt.NDArray[np.int64]
+    seq: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, rows: list[Any]) -> _Fresh:
+        def column(name: str) -> npt.NDArray[np.int64]:
+            return np.fromiter((getattr(r, name) for r in rows), np.int64, len(rows))
+
+        return cls(rows, column("first_step"), column("last_step"), column("seq"))
+
+    def dirty(self) -> list[Interval]:
+        return merged_arrays(self.first, self.last + 1)
+
+
+def tile_groups(fresh: _Fresh, spans: list[Span]) -> list[tuple[list[Span], list[Any]]]:
     """Split a key's work into independent groups: tile ranges holding fresh segments, widened
     to whole chunks (a rewritten chunk is rewritten entirely), plus the chunk just before when
-    it is still small, so a growing key fills its last chunk instead of adding tiny ones."""
-    ranges = merged((r.first_step >> TILE_LEVEL, (r.last_step >> TILE_LEVEL) + 1) for r in fresh)
+    it is still small, so a growing key fills its last chunk instead of adding tiny ones.
+    Returns (chunks, fresh rows) per group, rows in (seq, id) order."""
+    ranges = merged_arrays(fresh.first >> TILE_LEVEL, (fresh.last >> TILE_LEVEL) + 1)
     while True:
         widened = list(ranges)
         for lo, hi in ranges:
@@ -98,23 +124,26 @@ def tile_groups(fresh: list[Any], spans: list[Span]) -> list[tuple[Interval, lis
         if widened == ranges:
             break
         ranges = widened
+    group = np.searchsorted(np.array([lo for lo, _ in ranges]), fresh.first >> TILE_LEVEL, side="right") - 1
     out = []
-    for lo, hi in ranges:
+    for g, (lo, hi) in enumerate(ranges):
         members = [s for s in spans if s.tiles[0] < hi and lo < s.tiles[1]]
-        rows = [r for r in fresh if lo <= r.first_step >> TILE_LEVEL < hi]
-        out.append(((lo, hi), members, rows))
+        out.append((members, [fresh.rows[i] for i in np.flatnonzero(group == g).tolist()]))
     return out
 
 
-def _compact_keys(session: Any, run_pk: int, keys: list[int], below: int | None) -> Compacted:
-    fresh_by_key: dict[int, list[Any]] = defaultdict(list)
-    for row in chunks.fresh_segments(session, run_pk, keys, below):
-        fresh_by_key[int(row.key_id)].append(row)
+def _compact_keys(session: Any, run_pk: int, due: dict[int, chunks.Due], below: int | None) -> Compacted:
+    keys = sorted(due)
+    by_key: dict[int, list[Any]] = defaultdict(list)
+    for row in chunks.fresh_segments(session, run_pk, due, below):
+        by_key[row.key_id].append(row)
+    keys = [k for k in keys if by_key[k]]  # a concurrent compaction took the others' segments
+    fresh = {k: _Fresh.of(by_key[k]) for k in keys}
     spans = chunks.chunk_spans(session, run_pk, keys)
-    plans = {k: tile_groups(fresh_by_key[k], spans[k]) for k in keys}
+    plans = {k: tile_groups(fresh[k], spans[k]) for k in keys}
     loaded = {
         int(r.id): r
-        for r in chunks.segments_by_id(session, [s.id for k in keys for _, ms, _ in plans[k] for s in ms])
+        for r in chunks.segments_by_id(session, [s.id for k in keys for ms, _ in plans[k] for s in ms])
     }
     states = rollups.states_by_id(session, keys)
     done = Compacted(keys=len(keys))
@@ -123,19 +152,22 @@ def _compact_keys(session: Any, run_pk: int, keys: list[int], below: int | None)
     touched: dict[int, tuple[Points, list[Interval]]] = {}
     for key_id in keys:
         parts: list[Points] = []
-        for _, members, rows in plans[key_id]:
-            merged_rows = [loaded[s.id] for s in members] + rows
-            merged_rows.sort(key=lambda r: (r.seq, r.id))
-            points = merge_rows(merged_rows)
-            made = chunks.chunk_rows(run_pk, key_id, max(int(r.seq) for r in merged_rows), points)
+        for members, rows in plans[key_id]:
+            merged_rows = sorted((loaded[s.id] for s in members), key=lambda r: (r.seq, r.id))
+            if merged_rows and rows and merged_rows[-1].seq > rows[0].seq:  # rare: re-sort all
+                merged_rows = sorted(merged_rows + rows, key=lambda r: (r.seq, r.id))
+            else:
+                merged_rows += rows
+            points = merge_rows(merged_rows, with_counts=True)
+            top_seq = max(merged_rows[-1].seq, max((r.seq for r in merged_rows[:-1]), default=0))
+            made = chunks.chunk_rows(run_pk, key_id, int(top_seq), points)
             new_rows += made
-            old_ids += [int(r.id) for r in merged_rows]
+            old_ids += [r.id for r in merged_rows]
             parts.append(points)
             done.segments += len(rows)
             done.chunks += len(made)
             done.points += points.steps.size
-        dirty = merged((int(r.first_step), int(r.last_step) + 1) for r in fresh_by_key[key_id])
-        touched[key_id] = (_concat(parts), dirty)
+        touched[key_id] = (_concat(parts), fresh[key_id].dirty())
     chunks.replace(session, old_ids, new_rows)
     gone = set(old_ids)
     held = {k: sum(s.n for s in spans[k] if s.id not in gone) for k in keys}

@@ -29,7 +29,7 @@ class InProcessQueue:
     name = "inprocess"
     RETRIES = 5
 
-    def __init__(self, db: Database, after: AfterApply, compact_after_s: float = 30.0) -> None:
+    def __init__(self, db: Database, after: AfterApply, compact_after_s: float = 300.0) -> None:
         self._db = db
         self._after = after
         self._compact_grace = timedelta(seconds=compact_after_s)

@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from gradsight_server.store.arrays import any_of
 from gradsight_server.store.models import IngestBatch, MetricKey, Segment
 from gradsight_server.store.pgcopy import stride_of
 from gradsight_server.store.points import CHUNK, COLUMNS, FRESH, Points
@@ -80,6 +81,19 @@ def runs_with_fresh(session: Session) -> list[int]:
     return [int(pk) for pk in session.scalars(select(Segment.run_pk).where(FRESH).distinct())]
 
 
+def received_since(session: Session, t: datetime) -> int | None:
+    """The lowest ledger id a batch received at ``t`` or later can have: batches below it were
+    received before ``t``. None: the ledger is empty (nothing is recent)."""
+    # Ledger ids grow with arrival: walk back from the newest to the first one received
+    # before ``t`` (the primary key index; a few seconds' or minutes' worth of rows).
+    older = session.scalar(
+        select(IngestBatch.pk).where(IngestBatch.received_at < t).order_by(IngestBatch.pk.desc()).limit(1)
+    )
+    if older is not None:
+        return int(older) + 1
+    return 0 if session.scalar(select(func.max(IngestBatch.pk))) is not None else None
+
+
 def watermark(session: Session, run_pk: int, received_before: datetime) -> int | None:
     """Compaction takes fresh segments with ``seq`` below this (None: all of them).
 
@@ -91,51 +105,56 @@ def watermark(session: Session, run_pk: int, received_before: datetime) -> int |
     staged = session.scalar(
         select(func.min(IngestBatch.pk)).where(IngestBatch.state == "staged", IngestBatch.run_pk == run_pk)
     )
-    # Ledger ids grow with arrival: walk back from the newest to the first one received
-    # before the cut-off (the primary key index, a few seconds' worth of rows).
-    older = session.scalar(
-        select(IngestBatch.pk)
-        .where(IngestBatch.received_at < received_before)
-        .order_by(IngestBatch.pk.desc())
-        .limit(1)
+    bounds = [b for b in (staged, received_since(session, received_before)) if b is not None]
+    return min(int(b) for b in bounds) if bounds else None
+
+
+@dataclass(frozen=True)
+class Due:
+    """Which fresh segments of a key compaction takes now."""
+
+    open_tile: int
+    """First step of the tile the key is still writing: segments starting in it wait …"""
+    old: int | None
+    """… unless their ``seq`` is below this (None: all are old)."""
+
+    def takes(self, seq: int, first_step: int) -> bool:
+        return first_step < self.open_tile or self.old is None or seq < self.old
+
+
+def due_keys(session: Session, run_pk: int, below: int | None, old: int | None) -> dict[int, Due]:
+    """Keys of the run with fresh segments due for compaction: under the watermark ``below``,
+    and either in a tile the key has moved past or older than ``old`` (a key that stopped
+    logging). The tile a key is still writing waits: compacting it on every pass would
+    rewrite its chunk each time. One aggregate over the run's fresh segments."""
+    safe = Segment.seq < below if below is not None else true()
+    aged = Segment.seq < old if old is not None else true()
+    query = (
+        select(
+            Segment.key_id,
+            func.max(Segment.last_step),
+            func.min(case((safe, Segment.first_step))),
+            func.count(case((and_(safe, aged), 1))),
+        )
+        .where(Segment.run_pk == run_pk, FRESH)
+        .group_by(Segment.key_id)
     )
-    bounds = [int(staged)] if staged is not None else []
-    if older is not None:
-        bounds.append(int(older) + 1)
-    elif session.scalar(select(func.max(IngestBatch.pk))) is not None:
-        bounds.append(0)  # every batch is recent: nothing is safe to compact yet
-    return min(bounds) if bounds else None
+    due: dict[int, Due] = {}
+    for key_id, last, first_safe, n_old in session.connection().execute(query):
+        open_tile = (int(last) >> TILE_LEVEL) << TILE_LEVEL
+        if (first_safe is not None and int(first_safe) < open_tile) or int(n_old):
+            due[int(key_id)] = Due(open_tile, old)
+    return due
 
 
-def keys_to_compact(session: Session, run_pk: int, below: int | None, limit: int) -> list[int]:
-    """Lock up to ``limit`` keys of the run that have fresh segments under the watermark.
+def lock_keys(session: Session, key_ids: Sequence[int]) -> list[int]:
+    """Lock these keys for compaction or retention, skipping busy ones.
 
     ``FOR NO KEY UPDATE SKIP LOCKED``: concurrent compactions (several API processes, several
     workers) split the keys instead of racing on them; ingest, which only takes key-share
     locks on them (foreign keys), is never blocked; deleting the run waits for the lock, so
     it sees and removes what this compaction wrote.
     """
-    query = select(Segment.key_id).where(Segment.run_pk == run_pk, FRESH).distinct()
-    if below is not None:
-        query = query.where(Segment.seq < below)
-    candidates = sorted(int(k) for k in session.scalars(query))
-    locked: list[int] = []
-    for at in range(0, len(candidates), 500):
-        if len(locked) >= limit:
-            break
-        found = session.scalars(
-            select(MetricKey.id)
-            .where(MetricKey.id.in_(candidates[at : at + 500]))
-            .order_by(MetricKey.id)
-            .limit(limit - len(locked))
-            .with_for_update(key_share=True, skip_locked=True)
-        )
-        locked += [int(k) for k in found]
-    return locked
-
-
-def lock_keys(session: Session, key_ids: Sequence[int]) -> list[int]:
-    """Lock these keys as :func:`keys_to_compact` does (retention), skipping busy ones."""
     found = session.scalars(
         select(MetricKey.id)
         .where(MetricKey.id.in_(sorted(key_ids)))
@@ -148,11 +167,26 @@ def lock_keys(session: Session, key_ids: Sequence[int]) -> list[int]:
 _FULL = (*COLUMNS, Segment.last_step, Segment.counts)
 
 
-def fresh_segments(session: Session, run_pk: int, key_ids: Sequence[int], below: int | None) -> list[Any]:
-    query = select(*_FULL).where(Segment.run_pk == run_pk, Segment.key_id.in_(key_ids), FRESH)
+def fresh_segments(session: Session, run_pk: int, due: dict[int, Due], below: int | None) -> list[Any]:
+    """The fresh segments compaction takes now, with their points. Keys of one run write the
+    same tiles, so one bound (the highest open tile) selects nearly exactly what is due; the
+    few segments of a key that has an earlier open tile are dropped here."""
+    highest_open = max(d.open_tile for d in due.values())
+    old = next(iter(due.values())).old
+    query = (
+        select(*_FULL)
+        .where(Segment.run_pk == run_pk, Segment.key_id.in_(sorted(due)), FRESH)
+        .order_by(Segment.key_id, Segment.seq, Segment.id)
+    )
     if below is not None:
         query = query.where(Segment.seq < below)
-    return list(session.execute(query))
+    if old is not None:
+        query = query.where(or_(Segment.first_step < highest_open, Segment.seq < old))
+    rows = list(session.connection().execute(query))
+    late = {k for k, d in due.items() if d.open_tile < highest_open}
+    if not late:
+        return rows
+    return [r for r in rows if r.key_id not in late or due[r.key_id].takes(r.seq, r.first_step)]
 
 
 @dataclass(frozen=True)
@@ -182,18 +216,16 @@ def chunk_spans(session: Session, run_pk: int, key_ids: Sequence[int]) -> dict[i
 
 
 def segments_by_id(session: Session, ids: Iterable[int]) -> list[Any]:
-    wanted = sorted(set(ids))
     rows: list[Any] = []
-    for at in range(0, len(wanted), 500):
-        rows += session.execute(select(*_FULL).where(Segment.id.in_(wanted[at : at + 500]))).all()
+    for match in any_of(session, Segment.id, sorted(set(ids))):
+        rows += session.connection().execute(select(*_FULL).where(match)).all()
     return rows
 
 
 def replace(session: Session, old_ids: Iterable[int], new_rows: Sequence[dict[str, Any]]) -> None:
     """Delete merged segments and insert the chunks made from them (same transaction)."""
-    gone = sorted(set(old_ids))
-    for at in range(0, len(gone), 1000):
-        session.execute(delete(Segment).where(Segment.id.in_(gone[at : at + 1000])))
+    for match in any_of(session, Segment.id, sorted(set(old_ids))):
+        session.execute(delete(Segment).where(match).execution_options(synchronize_session=False))
     for at in range(0, len(new_rows), 500):
         session.execute(insert(Segment), list(new_rows[at : at + 500]))
 
@@ -209,7 +241,10 @@ def drop_chunks_below(session: Session, run_pk: int, key_ids: Sequence[int], ste
 
 
 def update_keys(session: Session, states: Sequence[dict[str, Any]]) -> None:
-    """Write compaction's per-key state (dicts with ``id`` and the columns to set)."""
+    """Write compaction's per-key state (dicts with ``id`` and the columns to set): one
+    executemany per set of columns, not a statement per key."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for state in states:
-        values = {k: v for k, v in state.items() if k != "id"}
-        session.execute(update(MetricKey).where(MetricKey.id == state["id"]).values(**values))
+        by_columns.setdefault(tuple(sorted(state)), []).append(state)
+    for rows in by_columns.values():
+        session.execute(update(MetricKey), rows)
