@@ -113,7 +113,9 @@ def test_every_stored_bucket_equals_its_points_after_relogs(db: Database) -> Non
     checked = 0
     for row in stored:
         arrays = {name: np.frombuffer(getattr(row, name), rollups.dtype(name)) for name in STATISTICS}
-        assert np.all((arrays["first"] >> row.level) // rollups.BLOCK == row.block), "a block holds its own buckets"
+        assert np.all((arrays["first"] >> row.level) // rollups.BLOCK == row.block), (
+            "a block holds its own buckets"
+        )
         for i, first in enumerate(arrays["first"].tolist()):
             bucket = first >> row.level
             inside = (steps >> row.level) == bucket
