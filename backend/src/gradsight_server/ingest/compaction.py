@@ -39,6 +39,8 @@ lower ledger id than one already applied (store/chunks.py: watermark)."""
 
 @dataclass
 class Compacted:
+    pending: int = 0
+    """Keys still due when the pass stopped at its ``max_keys``."""
     keys: int = 0
     segments: int = 0
     """Fresh segments merged away."""
@@ -59,9 +61,12 @@ def compact_run(
     run_pk: int,
     open_after: timedelta = timedelta(seconds=300),
     keys_per_transaction: int = KEYS_PER_TRANSACTION,
+    max_keys: int | None = None,
 ) -> Compacted:
     """Compact the run's fresh segments in tiles its keys have moved past, and those of
-    batches received more than ``open_after`` ago whatever their tile (a key that stopped)."""
+    batches received more than ``open_after`` ago whatever their tile (a key that stopped).
+    ``max_keys``: stop after that many keys (``pending`` says how many were left), so a Celery
+    task stays short and applies are not kept waiting behind it."""
     total = Compacted()
     t = now()
     grace = min(SAFETY_GRACE, open_after)
@@ -69,6 +74,9 @@ def compact_run(
         below = chunks.watermark(session, run_pk, t - grace)
         due = chunks.due_keys(session, run_pk, below, chunks.received_since(session, t - open_after))
     keys = sorted(due)
+    if max_keys is not None:
+        total.pending = max(0, len(keys) - max_keys)
+        keys = keys[:max_keys]
     for at in range(0, len(keys), keys_per_transaction):
         # A lost commit loses the whole group: its fresh segments are still there, redone next pass.
         with db.write_session(wait_for_disk=False) as session:

@@ -66,10 +66,16 @@ def sweep(
 HOUSEKEEPING_EVERY_S = 3600.0
 
 
-def compact_pending(db: Database, queue: IngestQueue) -> int:
-    """Ask for the compaction of every run with fresh segments. Returns how many runs."""
+def compact_pending(db: Database, queue: IngestQueue, settings: Settings | None = None) -> int:
+    """Ask for the compaction of runs that may have segments due: those that received batches
+    within the last ``GRADSIGHT_COMPACT_AFTER_S`` (their last tiles come due within it) and a
+    minute; without ``settings``, every run with fresh segments. Returns how many runs."""
     with db.session() as session:
-        pending = chunks.runs_with_fresh(session)
+        if settings is None:
+            pending = chunks.runs_with_fresh(session)
+        else:
+            window = timedelta(seconds=settings.compact_after_s + 4 * settings.maintenance_interval_s + 60)
+            pending = chunks.runs_with_batches_since(session, runs.now() - window)
     for run_pk in pending:
         try:
             queue.compact(run_pk)
@@ -80,7 +86,8 @@ def compact_pending(db: Database, queue: IngestQueue) -> int:
     return len(pending)
 
 
-def housekeeping(db: Database, settings: Settings) -> None:
+def housekeeping(db: Database, queue: IngestQueue, settings: Settings) -> None:
+    compact_pending(db, queue)  # the safety net: fresh segments of runs quiet for longer
     if settings.retention_days is not None:
         retention_pass(db, settings.retention_days)
     prune_ledger(db, settings.ledger_keep_days)
@@ -106,10 +113,10 @@ class Maintenance:
         while not self._stop.wait(self._settings.maintenance_interval_s):
             try:
                 sweep(self._db, self._queue, self._settings)
-                compact_pending(self._db, self._queue)
+                compact_pending(self._db, self._queue, self._settings)
                 if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_S:
                     last_housekeeping = time.monotonic()
-                    housekeeping(self._db, self._settings)
+                    housekeeping(self._db, self._queue, self._settings)
             except OperationalError as exc:  # the database is down: expected, said once a minute
                 if _DATABASE_DOWN.ready():
                     log.warning("maintenance sweep failed: database unavailable (%s)", exc.orig)

@@ -77,8 +77,19 @@ def chunk_rows(run_pk: int, key_id: int, seq: int, points: Points) -> list[dict[
 
 
 def runs_with_fresh(session: Session) -> list[int]:
-    """Runs that have segments not yet compacted (an index-only scan of the fresh index)."""
+    """Runs that have segments not yet compacted: a scan of the whole fresh index (~1 row per
+    key per batch of the last tile), so the hourly safety net, not every sweep."""
     return [int(pk) for pk in session.scalars(select(Segment.run_pk).where(FRESH).distinct())]
+
+
+def runs_with_batches_since(session: Session, t: datetime) -> list[int]:
+    """Runs that received batches since ``t``: what every sweep compacts (a range of the
+    ledger's primary key, a few minutes of rows)."""
+    since = received_since(session, t)
+    if since is None:
+        return []
+    query = select(IngestBatch.run_pk).where(IngestBatch.pk >= since).distinct()
+    return [int(pk) for pk in session.scalars(query)]
 
 
 def received_since(session: Session, t: datetime) -> int | None:
