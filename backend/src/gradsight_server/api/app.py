@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -89,6 +90,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.exception("startup sweep failed")
         maintenance = Maintenance(db, ingest.queue, settings)
         maintenance.start()
+        # Everything imported and built so far lives as long as the process: keep it out of the
+        # collector's full passes, which otherwise rescan it whenever a query allocates a few
+        # thousand rows (measured: a 16,000-row fetch took 3 ms, or 35 ms when a pass landed).
+        gc.freeze()
         log.info("gradsight %s: store=%s queue=%s", __version__, db.backend, ingest.queue.name)
         try:
             yield

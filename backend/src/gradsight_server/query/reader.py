@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gradsight_server.query.buckets import Buckets, bucket_width
 from gradsight_server.query.partials import STATISTICS, Partials, concat
-from gradsight_server.query.plan import Interval, Plan, clip, in_ranges, merged, plan
+from gradsight_server.query.plan import Interval, Plan, clip, in_ranges, merged, merged_arrays, plan
 from gradsight_server.store import rollups
 from gradsight_server.store.points import fresh_ranges, merge_rows, segment_rows
 from gradsight_server.store.rollups import BLOCK, KeyState
@@ -47,7 +47,7 @@ def views(session: Session, run_pk: int, states: Sequence[KeyState]) -> dict[int
     dirty = fresh_ranges(session, run_pk, [s.id for s in states])
     out = {}
     for s in states:
-        ranges = merged(dirty[s.id])
+        ranges = merged_arrays(*dirty[s.id])
         firsts = [v for v in (s.first_step, ranges[0][0] if ranges else None) if v is not None]
         lasts = [v for v in (s.last_step, ranges[-1][1] - 1 if ranges else None) if v is not None]
         out[s.id] = KeyView(s, ranges, min(firsts, default=None), max(lasts, default=None))
