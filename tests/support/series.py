@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,16 +22,8 @@ from tests.support.databases import fresh_database
 @contextmanager
 def database(kind: str, tmp: Path) -> Iterator[Database]:
     """A migrated, empty database of this kind ("sqlite" or "postgresql")."""
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp / 'store.db'}"
-        migrate.upgrade(url)
-        db = Database(url)
-        try:
-            yield db
-        finally:
-            db.dispose()
-        return
-    with fresh_database() as url:
+    where = nullcontext(f"sqlite:///{tmp / 'store.db'}") if kind == "sqlite" else fresh_database()
+    with where as url:
         migrate.upgrade(url)
         db = Database(url)
         try:
