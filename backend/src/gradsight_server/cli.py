@@ -41,9 +41,10 @@ def _worker(args: argparse.Namespace) -> int:
     if not settings.redis_url:
         print("gradsight-server worker needs GRADSIGHT_REDIS_URL (the Celery broker)", file=sys.stderr)
         return 2
-    from gradsight_server.ingest.celery_app import celery
+    from gradsight_server.ingest.celery_app import WORKER_QUEUES, celery
 
     argv = ["worker", f"--loglevel={settings.log_level}", f"--concurrency={args.concurrency}"]
+    argv.append(f"--queues={','.join(WORKER_QUEUES)}")
     if args.hostname:
         argv.append(f"--hostname={args.hostname}")
     celery.worker_main(argv)

@@ -20,14 +20,16 @@ Tasks carry ids only (a ledger id, a run pk). Delivery guarantees, and what they
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import redis
 from celery import Celery
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from gradsight_server.ingest import tasks
+from gradsight_server.ingest import compaction, tasks
 from gradsight_server.ingest.broker import TRANSPORT
+from gradsight_server.ingest.compaction import compact_run
 from gradsight_server.ingest.debounce import RedisDebouncer
 from gradsight_server.ingest.notices import RedisPublisher
 from gradsight_server.settings import Settings, get_settings
@@ -37,6 +39,15 @@ log = logging.getLogger(__name__)
 
 APPLY_TASK = "gradsight.ingest.apply"
 DIAGNOSE_TASK = "gradsight.diagnose"
+COMPACT_TASK = "gradsight.compact"
+MAINTENANCE_QUEUE = "gradsight.maintenance"
+"""Compaction has its own queue, which workers consume alongside the default one: kombu's
+Redis transport takes from its queues in turn, so a burst of compaction never queues the
+applies behind it (measured: p99 send → queryable 11.6 s with one shared queue)."""
+WORKER_QUEUES = ("celery", MAINTENANCE_QUEUE)
+COMPACT_PACE_S = 5
+"""Between a run's groups of keys: runs started together close their tiles together, and their
+compaction, paced, spreads over the ~80 s a tile takes to fill instead of landing at once."""
 DB_DOWN = (OperationalError, InterfaceError)
 
 
@@ -140,6 +151,18 @@ def diagnose_task(run_pk: int) -> int | None:
     return tasks.diagnosis_pass(worker_db(), run_pk, worker_after_apply().publish)
 
 
+@celery.task(name=COMPACT_TASK, **RETRIES)  # type: ignore[untyped-decorator]
+def compact_task(run_pk: int) -> int:
+    """One group of keys per task, then the rest in a later task, so a run with thousands of
+    keys never holds a worker for seconds. Idempotent: keys are locked SKIP LOCKED, so
+    duplicate messages split or skip the work."""
+    open_after = timedelta(seconds=get_settings().compact_after_s)
+    done = compact_run(worker_db(), run_pk, open_after, max_keys=compaction.KEYS_PER_TRANSACTION)
+    if done.pending:
+        compact_task.apply_async(args=[run_pk], queue=MAINTENANCE_QUEUE, countdown=COMPACT_PACE_S)
+    return done.segments
+
+
 class CeleryQueue:
     name = "celery"
 
@@ -148,6 +171,9 @@ class CeleryQueue:
 
     def enqueue(self, ledger_pk: int) -> None:
         self._app.send_task(APPLY_TASK, args=[ledger_pk])
+
+    def compact(self, run_pk: int) -> None:
+        self._app.send_task(COMPACT_TASK, args=[run_pk], queue=MAINTENANCE_QUEUE)
 
     def start(self) -> None:
         pass

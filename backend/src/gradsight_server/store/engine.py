@@ -68,7 +68,15 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # A read takes several statements (a key's chunks, then its fresh segments): on
+        # PostgreSQL they share one snapshot, or a compaction committing in between could hide
+        # points from both. SQLite's read transaction already has one snapshot (WAL).
+        reader = (
+            self.engine
+            if is_sqlite(self.engine)
+            else self.engine.execution_options(isolation_level="REPEATABLE READ")
+        )
+        self.sessions = sessionmaker(reader, expire_on_commit=False)
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self.write_sessions = sessionmaker(writer, expire_on_commit=False)
 
@@ -78,7 +86,8 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A read session (deferred transaction on SQLite)."""
+        """A read session: one snapshot for all its statements (REPEATABLE READ on PostgreSQL, a
+        deferred transaction on SQLite). Keep it short: it holds back vacuum while open."""
         with self.sessions() as session:
             yield session
 
