@@ -65,6 +65,7 @@ describe('sparkline', () => {
     expect(prefersLog([100, 10, 0.5])).toBe(true);
     expect(prefersLog([3, 2, 1])).toBe(false);
     expect(prefersLog([1, 0, 100])).toBe(false);
+    expect(prefersLog([100, 10, 0.5], 1000)).toBe(false);
     const pts = sparkline([0, 1, 2], [100, 10, 1], 10, 10, { log: true, pad: 0 });
     expect(pts.map((p) => p.y)).toEqual([0, 5, 10]);
   });

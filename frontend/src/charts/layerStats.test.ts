@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { layerRows, median, robustZ, sortRows } from './layerStats';
+import { layerRows, median, mostlyPositive, robustZ, sortRows } from './layerStats';
 
 describe('robustZ', () => {
   it('scores a layer decades away as an outlier, in log space', () => {
@@ -81,5 +81,21 @@ describe('sortRows', () => {
   it('sorts names and keeps model order for ties', () => {
     expect(sortRows(rows, 'layer', 'asc').map((r) => r.layer)).toEqual(['w', 'x', 'y', 'z']);
     expect(sortRows(rows, 'nonfinite', 'asc').map((r) => r.layer)).toEqual(['x', 'y', 'w', 'z']);
+  });
+});
+
+describe('mostlyPositive', () => {
+  it('keeps log space despite a stray zero, and goes linear for families full of zeros', () => {
+    const norms = Array.from({ length: 20 }, (_, i) => 10 ** (i / 5));
+    expect(mostlyPositive([...norms, 0])).toBe(true);
+    expect(mostlyPositive([0, 0, 0.5, 0.1])).toBe(false);
+    expect(mostlyPositive([null, Number.NaN])).toBe(false);
+  });
+
+  it('does not flag a family spread evenly over decades because one layer is 0', () => {
+    const values = Array.from({ length: 40 }, (_, i) => [10 ** (-3 + (2 * i) / 40)]);
+    values[3] = [0];
+    const rows = layerRows({ layers: values.map((_, i) => `l${i}`), step: [0], values });
+    expect(rows.filter((r) => r.outlier)).toEqual([]);
   });
 });

@@ -86,13 +86,28 @@ export function layerRows(matrix: Pick<MatrixResponse, 'layers' | 'step' | 'valu
     };
   });
   const latest = rows.map((r) => r.latest);
-  const positive = latest.every((v) => v === null || !Number.isFinite(v) || v > 0);
-  const z = robustZ(latest, positive);
+  const z = robustZ(latest, mostlyPositive(latest));
   rows.forEach((row, i) => {
     row.z = z[i] ?? null;
     row.outlier = (row.latest !== null && !Number.isFinite(row.latest)) || (row.z !== null && Math.abs(row.z) > OUTLIER_Z);
   });
   return rows;
+}
+
+/**
+ * Compare in log space when at least 90 % of the finite values are positive: one layer at
+ * exactly 0 (a frozen bias) must not switch a gradient-norm family to a linear scale, where
+ * the top decade would all look like outliers. Families full of zeros (dead fractions) stay linear.
+ */
+export function mostlyPositive(values: readonly (number | null)[]): boolean {
+  let finite = 0;
+  let positive = 0;
+  for (const v of values) {
+    if (v === null || !Number.isFinite(v)) continue;
+    finite++;
+    if (v > 0) positive++;
+  }
+  return finite > 0 && positive >= 0.9 * finite;
 }
 
 export type LayerColumn = 'index' | 'layer' | 'latest' | 'min' | 'median' | 'max' | 'z' | 'nonfinite';

@@ -45,8 +45,8 @@ export function sparkline(
   }));
 }
 
-/** Whether a loss should be drawn in log space: all positive and spanning more than a decade. */
-export function prefersLog(values: readonly (number | null)[]): boolean {
+/** Whether values should be drawn in log space: all positive and spanning more than `ratio` (a decade by default). */
+export function prefersLog(values: readonly (number | null)[], ratio = 10): boolean {
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of values) {
@@ -55,5 +55,5 @@ export function prefersLog(values: readonly (number | null)[]): boolean {
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  return hi > 0 && lo > 0 && hi / lo > 10;
+  return hi > 0 && lo > 0 && hi / lo > ratio;
 }

@@ -27,11 +27,14 @@ export function ColourLegend({ scale, theme }: { scale: ColourScale | null; them
         {scale && (
           <div className="legend-ticks">
             <span style={{ left: 0 }}>{formatNumber(10 ** scale.lo, 2)}</span>
-            {decadeTicks(scale, 4).map((e) => (
-              <span key={e} style={{ left: `${((e - scale.lo) / (scale.hi - scale.lo)) * 100}%` }}>
-                {formatNumber(10 ** e, 2)}
-              </span>
-            ))}
+            {decadeTicks(scale, 4)
+              .map((e) => ({ e, at: (e - scale.lo) / (scale.hi - scale.lo) }))
+              .filter(({ at }) => at > 0.18 && at < 0.82) // keep clear of the end labels
+              .map(({ e, at }) => (
+                <span key={e} style={{ left: `${at * 100}%` }}>
+                  {formatNumber(10 ** e, 2)}
+                </span>
+              ))}
             <span style={{ right: 0 }}>{formatNumber(10 ** scale.hi, 2)}</span>
           </div>
         )}

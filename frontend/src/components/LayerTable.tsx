@@ -47,6 +47,7 @@ export function LayerTable({ rows, onSelect }: { rows: readonly LayerRow[]; onSe
       <div className="muted layer-table-note" data-testid="layer-outliers">
         {rows.length} layers · {outliers === 0 ? 'no outliers' : `${outliers} outlier${outliers === 1 ? '' : 's'} highlighted`}
       </div>
+      <div className="layer-table-scroll">
       <table className="table layer-table" data-testid="layer-table">
         <thead>
           <tr>{COLUMNS.map(header)}</tr>
@@ -72,6 +73,7 @@ export function LayerTable({ rows, onSelect }: { rows: readonly LayerRow[]; onSe
           ))}
         </tbody>
       </table>
+      </div>
     </div>
   );
 }

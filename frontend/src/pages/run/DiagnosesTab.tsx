@@ -5,7 +5,9 @@
 import { useMemo, useState } from 'react';
 import { useRunSeries } from '../../api/queries';
 import type { Diagnosis, Run } from '../../api/types';
+import { lineValues } from '../../charts/align';
 import { evidenceKey, marksForKey } from '../../charts/marks';
+import { prefersLog } from '../../charts/sparkline';
 import type { ChartTheme } from '../../charts/theme';
 import { EvidenceBlock } from '../../components/EvidenceBlock';
 import { MetricPanel } from '../../components/MetricPanel';
@@ -17,6 +19,7 @@ import type { TabProps } from './types';
 
 const RANK = { critical: 0, warning: 1, info: 2 } as const;
 const EVIDENCE_POINTS = 600;
+const LOG_SPAN = 1000;
 
 /** Open before resolved, then by severity, then the most recent first. */
 export function orderDiagnoses(items: readonly Diagnosis[]): Diagnosis[] {
@@ -47,14 +50,20 @@ function EvidenceChart({
   const range = evidenceRange(diagnosis.first_step, diagnosis.last_step, run.last_step);
   const series = useRunSeries(runId, key ? [key] : [], EVIDENCE_POINTS, range, false, key !== null);
   const marks = useMemo(() => (key ? marksForKey([diagnosis], key) : []), [diagnosis, key]);
+  const entry = series.data?.series[0];
+  // A spike of 1e6 over a loss of 0.01 flattens a linear axis: spans over 3 decades start on log.
+  const [logChoice, setLog] = useState<boolean | null>(null);
+  const log = logChoice ?? (entry ? prefersLog(lineValues(entry), LOG_SPAN) : false);
   if (!key) return <div className="muted evidence-nochart">No charted signal for this diagnosis.</div>;
   return (
     <div className="evidence-chart">
       <MetricPanel
         metricKey={key}
         title={`${key} · steps ${formatInteger(range.start)}–${formatInteger(range.end - 1)}`}
-        entry={series.data?.series[0]}
+        entry={entry}
         loading={series.isPending}
+        log={log}
+        onToggleLog={() => setLog(!log)}
         marks={marks}
         xRange={range}
         theme={theme}
