@@ -9,3 +9,11 @@ class RunNotFound(LookupError):
 
 class RunConflict(ValueError):
     """The request contradicts the stored run (409)."""
+
+
+class BadQuery(ValueError):
+    """A query the data makes too large or meaningless (422, naming the parameter)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

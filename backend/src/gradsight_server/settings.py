@@ -61,9 +61,22 @@ class Settings(BaseSettings):
     diagnosis_debounce_s: float = Field(default=5.0, ge=0)
     """At most one diagnosis pass per run per this many seconds, however fast batches arrive."""
 
+    compact_after_s: float = Field(default=30.0, ge=0)
+    """The maintenance sweep compacts the segments of batches received at least this long ago
+    (docs/adr/0003-rollups-and-compaction.md): longer batches fewer rewrites of a run's last
+    chunks, shorter keeps fewer fresh segments for queries to read raw."""
+
+    retention_days: float | None = Field(default=None, gt=0)
+    """Drop raw points whose step's wall time is older than this many days; roll-ups stay, and
+    queries over that past answer from them. Unset: raw points are kept forever."""
+
+    ledger_keep_days: float = Field(default=30.0, gt=0)
+    """Applied batch ids stay in the ingest ledger this long: a batch re-sent within the window
+    (a spool file replayed after its 202 was lost) is recognised and skipped."""
+
     log_level: str = "INFO"
 
-    @field_validator("database_url", "redis_url", "static_dir", mode="before")
+    @field_validator("database_url", "redis_url", "static_dir", "retention_days", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

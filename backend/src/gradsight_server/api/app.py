@@ -19,7 +19,7 @@ from gradsight_server.api import errors
 from gradsight_server.api.broadcast import Broadcaster, RedisListener
 from gradsight_server.api.context import AppContext
 from gradsight_server.api.openapi import BATCH_V1
-from gradsight_server.api.routes import advisor, batches, health, runs, series, static, stream
+from gradsight_server.api.routes import advisor, batches, export, health, runs, series, static, stream
 from gradsight_server.ingest.debounce import InProcessDebouncer
 from gradsight_server.ingest.maintenance import Maintenance, sweep
 from gradsight_server.ingest.queue import InProcessQueue
@@ -54,7 +54,8 @@ def make_ingest(settings: Settings, db: Database, broadcaster: Broadcaster) -> I
     debouncer = InProcessDebouncer(
         settings.diagnosis_debounce_s, functools.partial(diagnosis_pass, db, publish=broadcaster.publish)
     )
-    return Ingest(InProcessQueue(db, AfterApply(broadcaster.publish, debouncer.request)), debouncer=debouncer)
+    queue = InProcessQueue(db, AfterApply(broadcaster.publish, debouncer.request), settings.compact_after_s)
+    return Ingest(queue, debouncer=debouncer)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -110,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    for module in (health, runs, batches, series, stream, advisor):
+    for module in (health, runs, batches, series, export, stream, advisor):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(static.make_router(static.find_static_dir(settings.static_dir)))
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gradsight_server.api.json import FastJSONResponse
-from gradsight_server.errors import RunConflict, RunNotFound
+from gradsight_server.errors import BadQuery, RunConflict, RunNotFound
 from gradsight_server.wire.decode import WireError
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RunNotFound)
     async def _not_found(_: Request, exc: RunNotFound) -> FastJSONResponse:
         return _json(404, f"run {exc.args[0]!r} not found")
+
+    @app.exception_handler(BadQuery)
+    async def _bad_query(_: Request, exc: BadQuery) -> FastJSONResponse:
+        return _json(422, [{"loc": ["query", exc.field], "msg": str(exc), "type": "value_error"}])
 
     @app.exception_handler(RunConflict)
     async def _conflict(_: Request, exc: RunConflict) -> FastJSONResponse:

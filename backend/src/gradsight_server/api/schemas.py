@@ -114,6 +114,22 @@ class SeriesResponse(BaseModel):
     series: list[SeriesOut]
 
 
+class CompareRun(BaseModel):
+    run_id: str
+    series: list[SeriesOut]
+
+
+class CompareResponse(BaseModel):
+    runs: list[CompareRun]
+
+
+class MatrixResponse(BaseModel):
+    family: str
+    layers: list[str]
+    step: list[int]
+    values: list[list[Number]]
+
+
 class Recommendation(BaseModel):
     action: str
     detail: str

@@ -20,6 +20,7 @@ Tasks carry ids only (a ledger id, a run pk). Delivery guarantees, and what they
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -28,6 +29,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from gradsight_server.ingest import tasks
 from gradsight_server.ingest.broker import TRANSPORT
+from gradsight_server.ingest.compaction import compact_run
 from gradsight_server.ingest.debounce import RedisDebouncer
 from gradsight_server.ingest.notices import RedisPublisher
 from gradsight_server.settings import Settings, get_settings
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 APPLY_TASK = "gradsight.ingest.apply"
 DIAGNOSE_TASK = "gradsight.diagnose"
+COMPACT_TASK = "gradsight.compact"
 DB_DOWN = (OperationalError, InterfaceError)
 
 
@@ -140,6 +143,13 @@ def diagnose_task(run_pk: int) -> int | None:
     return tasks.diagnosis_pass(worker_db(), run_pk, worker_after_apply().publish)
 
 
+@celery.task(name=COMPACT_TASK, **RETRIES)  # type: ignore[untyped-decorator]
+def compact_task(run_pk: int) -> int:
+    """Idempotent: keys are locked SKIP LOCKED, so duplicate messages split or skip the work."""
+    grace = timedelta(seconds=get_settings().compact_after_s)
+    return compact_run(worker_db(), run_pk, grace).segments
+
+
 class CeleryQueue:
     name = "celery"
 
@@ -148,6 +158,9 @@ class CeleryQueue:
 
     def enqueue(self, ledger_pk: int) -> None:
         self._app.send_task(APPLY_TASK, args=[ledger_pk])
+
+    def compact(self, run_pk: int) -> None:
+        self._app.send_task(COMPACT_TASK, args=[run_pk])
 
     def start(self) -> None:
         pass

@@ -1,6 +1,8 @@
 """Periodic work, run by every API process (idempotent, so replicas may overlap):
-runs silent for ``GRADSIGHT_STALE_AFTER_S`` become crashed, and staged batches whose queue
-message failed or may be lost are enqueued again.
+runs silent for ``GRADSIGHT_STALE_AFTER_S`` become crashed, staged batches whose queue
+message failed or may be lost are enqueued again, runs with fresh segments are compacted
+(by the Celery workers, or on this thread when embedded), and about hourly raw points past
+the retention window and old ledger rows are dropped (ingest/retention.py).
 
 A staged batch is durable in the database, so the broker is only a doorbell: when Redis was
 down at staging time, or restarted and lost its messages, or a worker died holding them,
@@ -13,14 +15,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy.exc import OperationalError
 
+from gradsight_server.ingest.retention import prune_ledger, retention_pass
 from gradsight_server.ingest.service import IngestQueue
 from gradsight_server.ingest.throttle import Throttle
 from gradsight_server.settings import Settings
-from gradsight_server.store import batches, runs
+from gradsight_server.store import batches, chunks, runs
 from gradsight_server.store.engine import Database
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,29 @@ def sweep(
     return crashed, requeued
 
 
+HOUSEKEEPING_EVERY_S = 3600.0
+
+
+def compact_pending(db: Database, queue: IngestQueue) -> int:
+    """Ask for the compaction of every run with fresh segments. Returns how many runs."""
+    with db.session() as session:
+        pending = chunks.runs_with_fresh(session)
+    for run_pk in pending:
+        try:
+            queue.compact(run_pk)
+        except Exception as exc:
+            if _BROKER_DOWN.ready():
+                log.warning("compaction request failed (%s); the next sweep asks again", exc)
+            break
+    return len(pending)
+
+
+def housekeeping(db: Database, settings: Settings) -> None:
+    if settings.retention_days is not None:
+        retention_pass(db, settings.retention_days)
+    prune_ledger(db, settings.ledger_keep_days)
+
+
 class Maintenance:
     def __init__(self, db: Database, queue: IngestQueue, settings: Settings) -> None:
         self._db, self._queue, self._settings = db, queue, settings
@@ -75,9 +102,14 @@ class Maintenance:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        last_housekeeping = time.monotonic() - HOUSEKEEPING_EVERY_S
         while not self._stop.wait(self._settings.maintenance_interval_s):
             try:
                 sweep(self._db, self._queue, self._settings)
+                compact_pending(self._db, self._queue)
+                if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_S:
+                    last_housekeeping = time.monotonic()
+                    housekeeping(self._db, self._settings)
             except OperationalError as exc:  # the database is down: expected, said once a minute
                 if _DATABASE_DOWN.ready():
                     log.warning("maintenance sweep failed: database unavailable (%s)", exc.orig)

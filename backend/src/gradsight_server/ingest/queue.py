@@ -10,7 +10,9 @@ import logging
 import queue
 import threading
 import time
+from datetime import timedelta
 
+from gradsight_server.ingest.compaction import compact_run
 from gradsight_server.ingest.tasks import AfterApply, apply_batch
 from gradsight_server.store.engine import Database
 
@@ -27,14 +29,20 @@ class InProcessQueue:
     name = "inprocess"
     RETRIES = 5
 
-    def __init__(self, db: Database, after: AfterApply) -> None:
+    def __init__(self, db: Database, after: AfterApply, compact_after_s: float = 30.0) -> None:
         self._db = db
         self._after = after
+        self._compact_grace = timedelta(seconds=compact_after_s)
         self._queue: queue.Queue[int | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
     def enqueue(self, ledger_pk: int) -> None:
         self._queue.put(ledger_pk)
+
+    def compact(self, run_pk: int) -> None:
+        """Compact now, on the caller's thread (the maintenance thread): SQLite serialises it
+        with the ingest thread's writes, one group of keys per transaction."""
+        compact_run(self._db, run_pk, self._compact_grace)
 
     def start(self) -> None:
         if self._thread is None:

@@ -30,11 +30,14 @@ _BROKER_DOWN = Throttle()
 
 
 class IngestQueue(Protocol):
-    """Carries ledger ids (never payloads) to whoever applies batches (ingest/queue.py)."""
+    """Carries ledger ids (never payloads) to whoever applies batches (ingest/queue.py), and run
+    ids to whoever compacts them (ingest/compaction.py)."""
 
     name: str
 
     def enqueue(self, ledger_pk: int) -> None: ...
+
+    def compact(self, run_pk: int) -> None: ...
 
     def start(self) -> None: ...
 

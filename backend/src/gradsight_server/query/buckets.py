@@ -2,8 +2,8 @@
 
 Bucket widths are powers of two aligned to multiples of the width (bucket = step // width),
 so the same step always lands in the same bucket whatever range is asked for: zooming
-never moves a spike between buckets, and pre-computed roll-ups at power-of-two widths can
-answer the same query later without changing the result.
+never moves a spike between buckets, and pre-computed roll-ups at power-of-two widths
+answer the same query with the same result (docs/adr/0003-rollups-and-compaction.md).
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
+from gradsight_server.query.partials import F64, I64, Partials
 
 
 @dataclass(frozen=True)
@@ -34,6 +32,24 @@ class Buckets:
     def __len__(self) -> int:
         return int(self.step.size)
 
+    @classmethod
+    def of(cls, partials: Partials, raw: bool = False) -> Buckets:
+        """Finished buckets from merged partials: "no finite value" becomes NaN (null in JSON)."""
+        finite = partials.count - partials.nonfinite
+        empty = finite == 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = partials.sum / finite
+        return cls(
+            raw=raw,
+            step=partials.first,
+            min=np.where(empty, np.nan, partials.min),
+            max=np.where(empty, np.nan, partials.max),
+            mean=np.where(empty, np.nan, mean),
+            last=partials.last,
+            count=partials.count,
+            nonfinite=partials.nonfinite,
+        )
+
 
 def bucket_width(first: int, last: int, points: int) -> int:
     """Smallest power of two w such that the aligned buckets covering [first, last] are ≤ points."""
@@ -43,46 +59,14 @@ def bucket_width(first: int, last: int, points: int) -> int:
     return width
 
 
-def bucketize(steps: I64, values: F64, points: int) -> Buckets:
-    """Downsample points sorted by unique step to at most ``points`` buckets."""
+def bucketize(steps: I64, values: F64, points: int, width: int | None = None) -> Buckets:
+    """Downsample points sorted by unique step to at most ``points`` buckets: each point its
+    own bucket when they fit, otherwise aligned buckets of ``width`` (default: the smallest
+    power of two that fits the points' own span)."""
     if points < 1:
         raise ValueError("points must be >= 1")
-    finite = np.isfinite(values)
     if steps.size <= points:
-        shown = np.where(finite, values, np.nan)
-        return Buckets(
-            raw=True,
-            step=steps.astype(np.int64),
-            min=shown,
-            max=shown.copy(),
-            mean=shown.copy(),
-            last=values.astype(np.float64),
-            count=np.ones(steps.size, np.int64),
-            nonfinite=(~finite).astype(np.int64),
-        )
-    width = bucket_width(int(steps[0]), int(steps[-1]), points)
-    ids = steps // width
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    ends = np.r_[starts[1:], steps.size] - 1
-    count = np.diff(np.r_[starts, steps.size]).astype(np.int64)
-    nonfinite = np.add.reduceat((~finite).astype(np.int64), starts)
-    n_finite = count - nonfinite
-    lo = np.minimum.reduceat(np.where(finite, values, np.inf), starts)
-    hi = np.maximum.reduceat(np.where(finite, values, -np.inf), starts)
-    total = np.add.reduceat(np.where(finite, values, 0.0), starts)
-    empty = n_finite == 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / n_finite
-    lo[empty] = np.nan
-    hi[empty] = np.nan
-    mean[empty] = np.nan
-    return Buckets(
-        raw=False,
-        step=steps[starts].astype(np.int64),
-        min=lo,
-        max=hi,
-        mean=mean,
-        last=values[ends].astype(np.float64),
-        count=count,
-        nonfinite=nonfinite.astype(np.int64),
-    )
+        return Buckets.of(Partials.of_points(steps, values), raw=True)
+    if width is None:
+        width = bucket_width(int(steps[0]), int(steps[-1]), points)
+    return Buckets.of(Partials.of_points(steps, values, width))

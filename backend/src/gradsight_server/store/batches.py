@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from gradsight_server.store.models import IngestBatch
@@ -147,3 +147,35 @@ def entry(session: Session, pk: int) -> Entry | None:
         select(IngestBatch.batch_id, IngestBatch.state, IngestBatch.n_points).where(IngestBatch.pk == pk)
     ).one_or_none()
     return Entry(str(row.batch_id), str(row.state), int(row.n_points)) if row is not None else None
+
+
+def prune_applied(
+    session: Session, applied_before: datetime, after: int = 0, limit: int = 2000
+) -> tuple[int, int | None]:
+    """Delete applied ledger rows older than ``applied_before``, walking the ledger from its
+    oldest row (ids grow with arrival) so no scan reaches the recent part: one page of
+    ``limit`` rows from id ``after``. Staged and failed rows stay. Returns (deleted, where the
+    next page starts; None when the walk reached batches received after the cut-off or the end).
+    """
+    rows = session.execute(
+        select(IngestBatch.pk, IngestBatch.state, IngestBatch.received_at, IngestBatch.applied_at)
+        .where(IngestBatch.pk > after)
+        .order_by(IngestBatch.pk)
+        .limit(limit)
+    ).all()
+    gone: list[int] = []
+    recent = False
+    for row in rows:
+        if _aware(row.received_at) >= applied_before:
+            recent = True
+            break
+        if row.state == APPLIED and row.applied_at is not None and _aware(row.applied_at) < applied_before:
+            gone.append(int(row.pk))
+    if gone:
+        session.execute(delete(IngestBatch).where(IngestBatch.pk.in_(gone)))
+    more = not recent and len(rows) == limit
+    return len(gone), int(rows[-1].pk) if more else None
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)  # SQLite hands back naive UTC

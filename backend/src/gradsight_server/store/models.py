@@ -3,7 +3,9 @@
 Points are not stored one row per point: each batch becomes one ``segments`` row per key
 holding that key's steps and values as little-endian arrays (see docs/adr/0001-storage.md).
 That keeps numbers in numpy from the wire to the database and costs ~10 bytes per point
-instead of ~85 for a row per point.
+instead of ~85 for a row per point. Compaction later merges a key's batch segments into
+tile-aligned chunks and keeps per-bucket roll-ups (``rollups``) at several resolutions
+(docs/adr/0003-rollups-and-compaction.md).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -24,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -57,12 +61,23 @@ class Run(Base):
 
 
 class MetricKey(Base):
+    """A metric of a run, and what compaction knows about its stored points."""
+
     __tablename__ = "metric_keys"
     __table_args__ = (UniqueConstraint("run_pk", "name", name="uq_metric_keys_run_name"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(256))
+    fine_level: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    """log2 of the finest roll-up bucket width; NULL: no roll-ups yet (a small key is read raw)."""
+    top_level: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    """log2 of the coarsest roll-up width kept: every level from fine to top in steps of 2."""
+    first_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Lowest and highest step ever compacted (kept when retention drops the raw points)."""
+    last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    raw_from: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Retention dropped the raw points below this step; roll-ups still cover them."""
 
 
 class Segment(Base):
@@ -74,7 +89,24 @@ class Segment(Base):
     """
 
     __tablename__ = "segments"
-    __table_args__ = (Index("ix_segments_run_key_first", "run_pk", "key_id", "first_step"),)
+    __table_args__ = (
+        # Each row is in exactly one index, so a batch's COPY still updates one index per row.
+        Index(
+            "ix_segments_chunks",
+            "run_pk",
+            "key_id",
+            "first_step",
+            postgresql_where=text("chunk"),
+            sqlite_where=text("chunk"),
+        ),
+        Index(
+            "ix_segments_fresh",
+            "run_pk",
+            "key_id",
+            postgresql_where=text("NOT chunk"),
+            sqlite_where=text("NOT chunk"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     # No foreign keys: checking them was two thirds of the bulk write (migration 0002).
@@ -91,6 +123,40 @@ class Segment(Base):
     values: Mapped[bytes] = mapped_column(LargeBinary)
     counts: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     """uint32 LE: how many times the key was logged within each step (NULL: once each)."""
+    chunk: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    """False: a batch's segment, as ingest wrote it ("fresh"). True: a compacted chunk. A key's
+    chunks never share a 4096-step tile, so they never hold the same step; fresh segments may
+    repeat any step, and the highest ``seq`` wins."""
+
+
+class Rollup(Base):
+    """Per-bucket aggregates of one key at one level (bucket width ``2**level`` steps, aligned to
+    multiples of the width), for ``BLOCK`` consecutive buckets: one little-endian array per
+    statistic, one entry per non-empty bucket, sorted by step. Built by compaction from the
+    merged points, so a re-logged step never leaves a stale extreme behind."""
+
+    __tablename__ = "rollups"
+
+    key_id: Mapped[int] = mapped_column(
+        ForeignKey("metric_keys.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    block: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    """``first_step // (2**level * BLOCK)``."""
+    first: Mapped[bytes] = mapped_column(LargeBinary)
+    """int64: the first step present in each bucket."""
+    min: Mapped[bytes] = mapped_column(LargeBinary)
+    """float64 over finite values, +Infinity when the bucket has none."""
+    max: Mapped[bytes] = mapped_column(LargeBinary)
+    """float64 over finite values, -Infinity when the bucket has none."""
+    sum: Mapped[bytes] = mapped_column(LargeBinary)
+    """float64 over finite values."""
+    last: Mapped[bytes] = mapped_column(LargeBinary)
+    """float64: the value at the bucket's last step, as logged (NaN and ±Infinity included)."""
+    count: Mapped[bytes] = mapped_column(LargeBinary)
+    """int64: points (steps) in the bucket."""
+    nonfinite: Mapped[bytes] = mapped_column(LargeBinary)
+    """int64: NaN and ±Infinity among them."""
 
 
 class LatestValue(Base):

@@ -178,6 +178,10 @@ def mark_stale_crashed(session: Session, cutoff: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def created_before(session: Session, cutoff: datetime) -> list[int]:
+    return [int(pk) for pk in session.scalars(select(Run.pk).where(Run.created_at < cutoff).order_by(Run.pk))]
+
+
 def delete_run(session: Session, run_pk: int) -> None:
     # Foreign keys cascade to keys, latest values, ledger and diagnoses. Segments have none
     # (migration 0002), so they go explicitly, and after the run: deleting the run waits for

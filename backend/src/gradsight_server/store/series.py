@@ -3,12 +3,12 @@
 A segment holds one key's points from one batch as little-endian arrays. Steps that form
 an arithmetic progression (every step, every 10th step — the common case) are stored as
 ``first_step`` + ``stride`` only, so a segment of loss values costs its values plus one row.
+Reading points back (and merging re-logged steps) lives in store/points.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,22 @@ from sqlalchemy.orm import Session
 from gradsight_server.store import keycache
 from gradsight_server.store.models import LatestValue, MetricKey, Segment
 from gradsight_server.store.pgcopy import SegmentBlock, copy_segments, stride_of
+from gradsight_server.store.points import Points, read_many, read_points
 from gradsight_server.store.upsert import insert_ignore, upsert
+
+__all__ = [
+    "WALL_TIME_KEY",
+    "Points",
+    "all_keys",
+    "ensure_keys",
+    "key_ids",
+    "key_names",
+    "latest_values",
+    "read_many",
+    "read_points",
+    "upsert_latest",
+    "write_segments",
+]
 
 WALL_TIME_KEY = "_wall_time"
 """Reserved key holding each step's wall-clock time (Unix seconds)."""
@@ -27,16 +42,6 @@ WALL_TIME_KEY = "_wall_time"
 Steps = npt.NDArray[np.int64]
 Values = npt.NDArray[np.float64]
 Keys = npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class Points:
-    steps: Steps
-    values: Values
-
-    @classmethod
-    def empty(cls) -> Points:
-        return cls(np.zeros(0, np.int64), np.zeros(0, np.float64))
 
 
 def ensure_keys(session: Session, run_pk: int, names: Iterable[str]) -> dict[str, int]:
@@ -128,86 +133,6 @@ def write_segments(session: Session, run_pk: int, seq: int, blocks: Sequence[Seg
         if rows:
             session.execute(insert(Segment), rows)
     return sum(int(block.key_ids.size) for block in blocks)
-
-
-def _decode(row: Any) -> tuple[Steps, Values]:
-    n = int(row.n)
-    if row.steps is not None:
-        steps = np.frombuffer(row.steps, dtype="<i8").astype(np.int64)
-    else:
-        steps = int(row.first_step) + int(row.stride) * np.arange(n, dtype=np.int64)
-    values = np.frombuffer(row.values, dtype="<" + row.dtype).astype(np.float64)
-    return steps, values
-
-
-_SEGMENT_COLUMNS = (
-    Segment.key_id,
-    Segment.seq,
-    Segment.first_step,
-    Segment.n,
-    Segment.stride,
-    Segment.steps,
-    Segment.dtype,
-    Segment.values,
-)
-
-
-def _merge(rows: Sequence[Any], start: int | None, end: int | None) -> Points:
-    """One key's segments (in write order) → one point per step, sorted, within [start, end)."""
-    if not rows:
-        return Points.empty()
-    parts = [_decode(row) for row in rows]
-    steps = np.concatenate([p[0] for p in parts])
-    values = np.concatenate([p[1] for p in parts])
-    if len(parts) > 1:
-        # Rows came in write order: a stable sort by step keeps that order within a step,
-        # so the last of each run of equal steps is the newest value.
-        order = np.argsort(steps, kind="stable")
-        steps, values = steps[order], values[order]
-        last = np.ones(steps.size, dtype=bool)
-        last[:-1] = steps[1:] != steps[:-1]
-        steps, values = steps[last], values[last]
-    mask = np.ones(steps.size, dtype=bool)
-    if start is not None:
-        mask &= steps >= start
-    if end is not None:
-        mask &= steps < end
-    return Points(steps[mask], values[mask])
-
-
-def _segments_query(run_pk: int, start: int | None, end: int | None) -> Any:
-    query = select(*_SEGMENT_COLUMNS).where(Segment.run_pk == run_pk)
-    if start is not None:
-        query = query.where(Segment.last_step >= start)
-    if end is not None:
-        query = query.where(Segment.first_step < end)
-    return query
-
-
-def read_points(
-    session: Session, run_pk: int, key_id: int, start: int | None = None, end: int | None = None
-) -> Points:
-    """All points of a key with ``start <= step < end``, one per step, sorted by step.
-
-    Where several segments hold the same step, the one written by the later batch wins.
-    """
-    query = _segments_query(run_pk, start, end).where(Segment.key_id == key_id)
-    return _merge(session.execute(query.order_by(Segment.seq, Segment.id)).all(), start, end)
-
-
-def read_many(
-    session: Session, run_pk: int, keys: dict[str, int], start: int | None = None, end: int | None = None
-) -> dict[str, Points]:
-    """``read_points`` for many keys (name → key id) in one query per 500 keys, not one per key:
-    a diagnosis pass reads every per-layer series of a run."""
-    names = {key_id: name for name, key_id in keys.items()}
-    ids = sorted(names)
-    grouped: dict[int, list[Any]] = {key_id: [] for key_id in ids}
-    for chunk in range(0, len(ids), 500):
-        query = _segments_query(run_pk, start, end).where(Segment.key_id.in_(ids[chunk : chunk + 500]))
-        for row in session.execute(query.order_by(Segment.key_id, Segment.seq, Segment.id)):
-            grouped[int(row.key_id)].append(row)
-    return {names[key_id]: _merge(rows, start, end) for key_id, rows in grouped.items()}
 
 
 def all_keys(session: Session, run_pk: int) -> dict[str, int]:
