@@ -8,7 +8,7 @@
 
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { api } from './client';
-import type { Run, RunListParams, StepRange } from './types';
+import type { Run, RunListParams, SeriesResponse, StepRange } from './types';
 
 /** Live views poll at this period when the event stream is unavailable. */
 export const POLL_MS = 2000;
@@ -68,6 +68,10 @@ export function useRunKeys(id: string, poll: boolean) {
   });
 }
 
+/** A series response with the range it answers (null: the whole run), so a view can tell
+ * which zoom the data on screen belongs to while a newer one loads. */
+export type RangedSeries = SeriesResponse & { range: StepRange | null };
+
 /**
  * One request for all charted keys (the server reads each key's roll-ups once).
  * `points` follows the chart width; callers round it so a resize does not refetch
@@ -83,7 +87,7 @@ export function useRunSeries(
 ) {
   return useQuery({
     queryKey: queryKeys.series(id, keys, points, range),
-    queryFn: ({ signal }) => api.getSeries(id, keys, points, range, signal),
+    queryFn: async ({ signal }): Promise<RangedSeries> => ({ ...(await api.getSeries(id, keys, points, range, signal)), range }),
     enabled: enabled && keys.length > 0 && points > 0,
     refetchInterval: poll ? POLL_MS : false,
     placeholderData: keepPreviousData, // a new key, width or zoom keeps the old charts drawn

@@ -4,8 +4,8 @@
 //
 // Test hooks: the panel carries data-testid="chart-<key>", and after each setData
 // data-points (drawable line points), data-nonfinite (non-finite markers), data-raw,
-// data-first-step / data-last-step (the x extent of the drawn data) and data-marks
-// (diagnosis spans shown).
+// data-first-step / data-last-step (the x extent of the drawn data), data-range (the
+// page's tag for the drawn data: its step range) and data-marks (diagnosis spans shown).
 
 import { useCallback, useMemo, useRef, useState } from 'react';
 import type uPlot from 'uplot';
@@ -39,6 +39,8 @@ export interface MetricPanelProps {
   height?: number;
   /** Shown instead of the key (the evidence chart of a diagnosis names its purpose). */
   title?: string;
+  /** Names the data drawn (its step range); written to data-range after each setData. */
+  dataTag?: string;
 }
 
 function HoverReadout({ readout, marks }: { readout: Readout; marks: readonly Mark[] }) {
@@ -90,13 +92,14 @@ export function MetricPanel({
   theme = LIGHT,
   height = CHART_HEIGHT,
   title,
+  dataTag,
 }: MetricPanelProps) {
   const [hoverIdx, setHoverIdx] = useState<number | null>(null);
   const panelRef = useRef<HTMLElement>(null);
   // Callbacks and marks are read through a ref, so a new closure from the page does not
   // re-create the chart (that would lose the cursor and cost a DOM rebuild).
-  const live = useRef({ marks, onZoom, onZoomReset });
-  live.current = { marks, onZoom, onZoomReset };
+  const live = useRef({ marks, onZoom, onZoomReset, dataTag });
+  live.current = { marks, onZoom, onZoomReset, dataTag };
   const zoomable = onZoom !== undefined;
   const options = useMemo(
     () =>
@@ -128,6 +131,7 @@ export function MetricPanel({
     panel.dataset.nonfinite = String(countMarkers(plot.data));
     panel.dataset.firstStep = xs && xs.length ? String(xs[0]) : '';
     panel.dataset.lastStep = xs && xs.length ? String(xs[xs.length - 1]) : '';
+    if (live.current.dataTag !== undefined) panel.dataset.range = live.current.dataTag;
   }, []);
 
   const empty = prepared.points === 0 && prepared.markers === 0;

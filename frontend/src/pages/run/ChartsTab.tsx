@@ -70,7 +70,7 @@ export function ChartsTab({
   const seriesLoading = keysPending || (requested.length > 0 && series.isPending);
   // Still showing the previous range's buckets while the new range loads (or waits for the debounce).
   const refining = !sameRange(queryRange, view.range) || (series.isFetching && series.isPlaceholderData);
-  const loadedRange = series.data && !series.isPlaceholderData ? (queryRange ? `${queryRange.start}:${queryRange.end}` : 'all') : '';
+  const loaded = series.data ? (series.data.range ? `${series.data.range.start}:${series.data.range.end}` : 'all') : '';
 
   return (
     <>
@@ -97,7 +97,8 @@ export function ChartsTab({
         style={GRID_STYLE}
         data-testid="chart-grid"
         data-range={view.range ? `${view.range.start}:${view.range.end}` : ''}
-        data-loaded-range={loadedRange}
+        data-loaded-range={loaded}
+        data-keys={requested.join(',')}
       >
         {charted.map((key) => (
           <MetricPanel
@@ -114,6 +115,7 @@ export function ChartsTab({
             onZoom={onZoom}
             onZoomReset={onZoomReset}
             theme={theme}
+            dataTag={loaded}
           />
         ))}
       </div>
