@@ -69,7 +69,7 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 def page(context: BrowserContext) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("pageerror", lambda exc: errors.append(f"{exc}\n{exc.stack}"))
     yield page
     assert errors == [], errors
 
@@ -93,7 +93,7 @@ def test_the_runs_list_filters_by_health_and_draws_sparklines(
     )
     page.screenshot(path=str(test_output / "runs-list.png"), full_page=True)
 
-    page.get_by_label("Health").select_option("critical")
+    page.get_by_label("Health", exact=True).select_option("critical")
     expect(good).to_be_hidden()
     expect(bad).to_be_visible()
     assert parse_qs(urlparse(page.url).query)["health"] == ["critical"]  # the filter is in the link
@@ -176,6 +176,7 @@ def test_the_layers_heatmap_draws_and_clicks_through_to_a_layer(
     page.screenshot(path=str(test_output / "run-layers.png"), full_page=True)
 
     page.get_by_role("button", name="Update ratio").click()
+    expect(heatmap).to_have_attribute("data-family", "update_ratio/", timeout=TIMEOUT_MS)
     expect(heatmap).to_have_attribute("data-layers", str(layers))
     expect(page).to_have_url(re.compile(r"family=update_ratio(%2F|/)"))
     expect(heatmap).to_have_attribute("data-draws", re.compile(r"^[1-9]"))

@@ -33,6 +33,7 @@ export function UPlotChart({ options, data, xRange = null, redrawKey, onData }: 
   const plotRef = useRef<uPlot | null>(null);
   const appliedRef = useRef<{ data: uPlot.AlignedData; range: StepRange | null } | null>(null);
   const latest = useRef({ data, xRange, onData });
+  const drawnKey = useRef<unknown>(redrawKey);
 
   // Declared first, so it runs before the effects below in the same commit.
   useLayoutEffect(() => {
@@ -80,6 +81,10 @@ export function UPlotChart({ options, data, xRange = null, redrawKey, onData }: 
   }, [data, xRange]);
 
   useEffect(() => {
+    // Not on mount: a redraw(false) queued before uPlot's first commit cancels the axis
+    // layout that commit would do (uPlot then draws axes it never measured, and throws).
+    if (drawnKey.current === redrawKey) return;
+    drawnKey.current = redrawKey;
     plotRef.current?.redraw(false);
   }, [redrawKey]);
 

@@ -4,8 +4,8 @@
 // gutter where rows are tall enough; hovering shows any cell's layer, steps and value,
 // and a click hands the cell to the page (click-through to that layer's series).
 //
-// Test hooks: data-testid="heatmap", data-layers, data-buckets, data-draws (count of
-// completed draws) on the figure.
+// Test hooks: data-testid="heatmap", data-family, data-layers, data-buckets, data-draws
+// (count of completed draws) on the figure.
 
 import { type MouseEvent, useEffect, useMemo, useRef, useState } from 'react';
 import type { MatrixResponse } from '../api/types';
@@ -101,6 +101,7 @@ export function Heatmap({ matrix, scale, theme, endStep, onSelect }: HeatmapProp
         className="heatmap-figure"
         ref={figureRef}
         data-testid="heatmap"
+        data-family={matrix.family}
         data-layers={layers}
         data-buckets={buckets}
         style={{ height: plotHeight }}
