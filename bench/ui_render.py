@@ -143,7 +143,11 @@ def write_run(db: Database, total_steps: int, n_layers: int) -> tuple[int, int]:
         sparse = steps[steps % 1000 == 0]
         blocks_by_names: list[tuple[list[str], np.ndarray, np.ndarray]] = [
             (list(values), steps, np.stack(list(values.values()))),
-            (["val/loss", "acc"], sparse, np.stack([values["loss"][steps % 1000 == 0] * 1.05, 0.5 + sparse / 2e6])),
+            (
+                ["val/loss", "acc"],
+                sparse,
+                np.stack([values["loss"][steps % 1000 == 0] * 1.05, 0.5 + sparse / 2e6]),
+            ),
         ]
         for family, (every, scale) in families.items():
             fs = steps[steps % every == 0]
@@ -151,7 +155,8 @@ def write_run(db: Database, total_steps: int, n_layers: int) -> tuple[int, int]:
         with db.write_session(wait_for_disk=False) as session:
             ids = series.ensure_keys(session, run_pk, [k for keys, _, _ in blocks_by_names for k in keys])
             blocks = [
-                SegmentBlock(np.array([ids[k] for k in keys], np.int64), s, v) for keys, s, v in blocks_by_names
+                SegmentBlock(np.array([ids[k] for k in keys], np.int64), s, v)
+                for keys, s, v in blocks_by_names
             ]
             series.write_segments(session, run_pk, seq, blocks)
             series.upsert_latest(
@@ -176,7 +181,9 @@ def probe(page: Page) -> dict[str, Any]:
 
 
 def wait_mark(page: Page, name: str, timeout_s: float = 60) -> float:
-    page.wait_for_function(f"window.__probe && {json.dumps(name)} in window.__probe.marks", timeout=timeout_s * 1000)
+    page.wait_for_function(
+        f"window.__probe && {json.dumps(name)} in window.__probe.marks", timeout=timeout_s * 1000
+    )
     return float(probe(page)["marks"][name])
 
 
@@ -268,7 +275,9 @@ def measure(url: str, repeats: int) -> Recorder:
             start, end = (int(v) for v in zoomed.split(":"))
             rec.add(
                 "baseline: zoomed series request, fetch only",
-                fetch_ms(page, f"/api/v1/runs/{RUN_ID}/series?keys={keys}&points=800&start={start}&end={end}"),
+                fetch_ms(
+                    page, f"/api/v1/runs/{RUN_ID}/series?keys={keys}&points=800&start={start}&end={end}"
+                ),
             )
             page.close()
 
@@ -306,7 +315,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--layers", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--keep", type=Path, help="data directory to write (or reuse) instead of a temporary one")
+    parser.add_argument(
+        "--keep", type=Path, help="data directory to write (or reuse) instead of a temporary one"
+    )
     args = parser.parse_args()
 
     tmp = None if args.keep else tempfile.TemporaryDirectory(prefix="gradsight-ui-bench-")
@@ -335,7 +346,9 @@ def main() -> None:
     db.dispose()
 
     dist = REPO / "frontend" / "dist"
-    server = Server({"GRADSIGHT_DATA_DIR": str(data), "GRADSIGHT_STATIC_DIR": str(dist)}, base / "logs").wait_ready()
+    server = Server(
+        {"GRADSIGHT_DATA_DIR": str(data), "GRADSIGHT_STATIC_DIR": str(dist)}, base / "logs"
+    ).wait_ready()
     try:
         rec = measure(server.url, args.repeats)
     finally:
@@ -343,7 +356,9 @@ def main() -> None:
         if tmp is not None:
             tmp.cleanup()
 
-    print(f"\nUI render, {args.steps:,} steps × {args.layers} layers, Chromium headless {VIEWPORT['width']}×{VIEWPORT['height']}")
+    print(
+        f"\nUI render, {args.steps:,} steps × {args.layers} layers, Chromium headless {VIEWPORT['width']}×{VIEWPORT['height']}"
+    )
     for name in rec.values:
         print(rec.line(name))
     checks: list[tuple[str, str, Callable[[list[float]], float]]] = [
@@ -361,7 +376,9 @@ def main() -> None:
         (max(v) for k, v in rec.values.items() if k.strip().startswith("longest task")), default=0.0
     )
     ok = longest <= TARGETS_MS["long task"]
-    print(f"  {'longest task':<16} {longest:6.0f} ms  ≤ {TARGETS_MS['long task']} ms  {'met' if ok else 'MISSED'} (max over all rounds)")
+    print(
+        f"  {'longest task':<16} {longest:6.0f} ms  ≤ {TARGETS_MS['long task']} ms  {'met' if ok else 'MISSED'} (max over all rounds)"
+    )
 
 
 if __name__ == "__main__":

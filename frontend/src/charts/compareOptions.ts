@@ -2,8 +2,8 @@
 // align.ts (x, then one column per run), in the theme's palette.
 
 import type uPlot from 'uplot';
-import { formatNumber } from '../format';
-import { type ChartTheme, LIGHT } from './theme';
+import { tickLabels } from './options';
+import { axisStyle, type ChartTheme, LIGHT } from './theme';
 
 export interface CompareOptionsInput {
   width: number;
@@ -15,8 +15,6 @@ export interface CompareOptionsInput {
   syncKey?: string;
   onCursor?: (idx: number | null) => void;
 }
-
-const AXIS_FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 
 /** The colour of run `i`; the palette repeats past its length. */
 export function runColour(theme: ChartTheme, i: number): string {
@@ -32,13 +30,7 @@ export function buildCompareOptions({
   syncKey,
   onCursor,
 }: CompareOptionsInput): uPlot.Options {
-  const axis = {
-    stroke: theme.axis,
-    font: AXIS_FONT,
-    grid: { stroke: theme.grid, width: 1 },
-    ticks: { stroke: theme.grid, width: 1, size: 4 },
-    values: (_u: uPlot, splits: number[]) => splits.map((v: number | null) => (v === null ? '' : formatNumber(v, 3))),
-  };
+  const axis = axisStyle(theme, tickLabels);
   return {
     width,
     height,

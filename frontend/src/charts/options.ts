@@ -5,7 +5,7 @@ import type uPlot from 'uplot';
 import { formatNumber } from '../format';
 import type { Mark } from './marks';
 import { COL } from './prepare';
-import { type ChartTheme, LIGHT } from './theme';
+import { axisStyle, type ChartTheme, LIGHT } from './theme';
 
 /** Class of the marker series' cursor point (the CSS hides it: markers sit on the top edge). */
 export const MARKER_CLASS = 'gs-nonfinite';
@@ -39,10 +39,8 @@ export interface ChartOptionsInput {
 /** Cursor events shared with synced charts: hover only. A drag zooms through page state. */
 const SYNCED_EVENTS: ReadonlySet<string> = new Set(['mousemove', 'mouseleave']);
 
-const AXIS_FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-
 /** Tick labels; log axes thin out crowded ticks by passing null splits, which stay blank. */
-function tickLabels(_u: uPlot, splits: number[]): string[] {
+export function tickLabels(_u: uPlot, splits: number[]): string[] {
   return splits.map((v: number | null) => (v === null ? '' : formatNumber(v, 3)));
 }
 
@@ -142,13 +140,7 @@ export function buildChartOptions({
   onZoomReset,
   getMarks,
 }: ChartOptionsInput): uPlot.Options {
-  const axisCommon = {
-    stroke: theme.axis,
-    font: AXIS_FONT,
-    grid: { stroke: theme.grid, width: 1 },
-    ticks: { stroke: theme.grid, width: 1, size: 4 },
-    values: tickLabels,
-  };
+  const axisCommon = axisStyle(theme, tickLabels);
 
   // Series order is the column order of prepare.ts: x, max, min, mean, marker, smooth.
   // The line comes after the band edges so it is drawn on top of the band fill.

@@ -2,6 +2,7 @@
 // cheaply on every frame, so charts receive one of these objects (hooks/useColorScheme.ts
 // picks it from `prefers-color-scheme`).
 
+import type uPlot from 'uplot';
 import type { Severity } from '../api/types';
 
 export interface ChartTheme {
@@ -55,3 +56,16 @@ export const DARK: ChartTheme = {
   },
   palette: ['#60a5fa', '#f87171', '#34d399', '#fbbf24', '#a78bfa', '#f472b6', '#22d3ee', '#a3e635', '#cbd5e1', '#fb923c'],
 };
+
+const AXIS_FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+
+/** Axis styling shared by every chart: colours from the theme, compact labels from `values`. */
+export function axisStyle(theme: ChartTheme, values: (u: uPlot, splits: number[]) => string[]) {
+  return {
+    stroke: theme.axis,
+    font: AXIS_FONT,
+    grid: { stroke: theme.grid, width: 1 },
+    ticks: { stroke: theme.grid, width: 1, size: 4 },
+    values,
+  };
+}

@@ -78,7 +78,9 @@ export function Heatmap({ matrix, scale, theme, endStep, onSelect }: HeatmapProp
     g.textBaseline = 'middle';
     const every = Math.max(1, Math.ceil(LABEL_MIN_ROW_PX / rowPx));
     for (let i = 0; i < layers; i += every) {
-      g.fillText(clipStart(matrix.layers[i] ?? '', 30), GUTTER_PX - 6, i * rowPx + rowPx / 2);
+      // Clamped so the first and last labels are not cut in half when rows are thin.
+      const y = Math.min(Math.max(i * rowPx + rowPx / 2, 6), plotHeight - 6);
+      g.fillText(clipStart(matrix.layers[i] ?? '', 30), GUTTER_PX - 6, y);
     }
     const figure = figureRef.current;
     if (figure) figure.dataset.draws = String(Number(figure.dataset.draws ?? '0') + 1);

@@ -2,7 +2,7 @@
 // in a large model) appear only when the filter text matches them, capped to keep the
 // list a list. The selection lives in the URL (`keys=`), in the order chosen.
 
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { isPerParameterKey } from '../metrics';
 
 const MAX_LAYER_MATCHES = 50;
@@ -17,6 +17,23 @@ export interface KeyPickerProps {
 
 export function KeyPicker({ available, selected, isDefault, onChange }: KeyPickerProps) {
   const [filter, setFilter] = useState('');
+  const ref = useRef<HTMLDetailsElement>(null);
+  // A popover closes on Escape and on a click outside it.
+  useEffect(() => {
+    const close = (event: Event) => {
+      const details = ref.current;
+      if (!details?.open) return;
+      if (event instanceof KeyboardEvent ? event.key === 'Escape' : !details.contains(event.target as Node)) {
+        details.open = false;
+      }
+    };
+    document.addEventListener('keydown', close);
+    document.addEventListener('mousedown', close);
+    return () => {
+      document.removeEventListener('keydown', close);
+      document.removeEventListener('mousedown', close);
+    };
+  }, []);
   const chosen = useMemo(() => new Set(selected), [selected]);
   const needle = filter.trim().toLowerCase();
   const scalars = available.filter((k) => !isPerParameterKey(k) && k.toLowerCase().includes(needle));
@@ -34,7 +51,7 @@ export function KeyPicker({ available, selected, isDefault, onChange }: KeyPicke
   );
 
   return (
-    <details className="picker" data-testid="key-picker">
+    <details className="picker" data-testid="key-picker" ref={ref}>
       <summary className="toggle toggle-lg">
         Keys <span className="muted">{isDefault ? 'all' : selected.length}</span>
       </summary>

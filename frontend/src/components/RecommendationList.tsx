@@ -1,7 +1,7 @@
 // Ranked recommendations: the action, why (with the run's numbers), the concrete values,
 // a line to paste when there is one, and the references behind it.
 
-import type { Recommendation } from '../api/types';
+import type { Recommendation, Reference } from '../api/types';
 import { codeOf, paramRows } from '../evidence';
 import { CopyButton } from './CopyButton';
 
@@ -43,18 +43,24 @@ export function RecommendationList({
                 <CopyButton text={code} />
               </div>
             )}
-            {rec.references.length > 0 && (
-              <div className="rec-refs">
-                {rec.references.map((ref) => (
-                  <a key={ref.url} href={ref.url} target="_blank" rel="noreferrer noopener">
-                    {ref.title}
-                  </a>
-                ))}
-              </div>
-            )}
+            <ReferenceLinks references={rec.references} />
           </li>
         );
       })}
     </ol>
+  );
+}
+
+/** The papers and guides behind a recommendation, opening in a new tab. */
+export function ReferenceLinks({ references, className = 'rec-refs' }: { references: readonly Reference[]; className?: string }) {
+  if (references.length === 0) return null;
+  return (
+    <div className={className}>
+      {references.map((ref) => (
+        <a key={ref.url} href={ref.url} target="_blank" rel="noreferrer noopener">
+          {ref.title}
+        </a>
+      ))}
+    </div>
   );
 }

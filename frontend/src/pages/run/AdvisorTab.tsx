@@ -4,7 +4,7 @@
 
 import { useAdvisor } from '../../api/queries';
 import type { AdvisorResponse } from '../../api/types';
-import { RecommendationList } from '../../components/RecommendationList';
+import { RecommendationList, ReferenceLinks } from '../../components/RecommendationList';
 import { ErrorState, Loading } from '../../components/StateMessage';
 import { formatNumber } from '../../format';
 
@@ -83,15 +83,7 @@ function AdvisorPanel({ advice }: { advice: AdvisorResponse }) {
         <h3 className="section-title">Recommendations</h3>
         <RecommendationList items={advice.recommendations} emptyText="Nothing to change: the run is within the prior's broad optimum, or the prior does not apply." />
       </section>
-      {advice.references.length > 0 && (
-        <section className="rec-refs advisor-refs">
-          {advice.references.map((ref) => (
-            <a key={ref.url} href={ref.url} target="_blank" rel="noreferrer noopener">
-              {ref.title}
-            </a>
-          ))}
-        </section>
-      )}
+      <ReferenceLinks references={advice.references} className="rec-refs advisor-refs" />
     </div>
   );
 }

@@ -4,7 +4,7 @@
 
 import { useMemo, useState } from 'react';
 import { useRunSeries } from '../../api/queries';
-import type { Diagnosis, Run } from '../../api/types';
+import type { Diagnosis, Run, StepRange } from '../../api/types';
 import { lineValues } from '../../charts/align';
 import { evidenceKey, marksForKey } from '../../charts/marks';
 import { prefersLog } from '../../charts/sparkline';
@@ -31,21 +31,16 @@ export function orderDiagnoses(items: readonly Diagnosis[]): Diagnosis[] {
   );
 }
 
-function EvidenceChart({
-  runId,
-  diagnosis,
-  keys,
-  run,
-  theme,
-  onOpenCharts,
-}: {
+interface CardProps {
   runId: string;
   diagnosis: Diagnosis;
   keys: readonly string[];
   run: Run;
   theme: ChartTheme;
-  onOpenCharts: (key: string, range: { start: number; end: number }) => void;
-}) {
+  onOpenCharts: (key: string, range: StepRange) => void;
+}
+
+function EvidenceChart({ runId, diagnosis, keys, run, theme, onOpenCharts }: CardProps) {
   const key = evidenceKey(diagnosis, keys);
   const range = evidenceRange(diagnosis.first_step, diagnosis.last_step, run.last_step);
   const series = useRunSeries(runId, key ? [key] : [], EVIDENCE_POINTS, range, false, key !== null);
@@ -76,14 +71,7 @@ function EvidenceChart({
   );
 }
 
-function DiagnosisCard(props: {
-  runId: string;
-  diagnosis: Diagnosis;
-  keys: readonly string[];
-  run: Run;
-  theme: ChartTheme;
-  onOpenCharts: (key: string, range: { start: number; end: number }) => void;
-}) {
+function DiagnosisCard(props: CardProps) {
   const d = props.diagnosis;
   return (
     <article
@@ -129,7 +117,7 @@ export function DiagnosesTab({
   const [showResolved, setShowResolved] = useState(true);
   const ordered = useMemo(() => orderDiagnoses(diagnoses ?? []), [diagnoses]);
   const shown = showResolved ? ordered : ordered.filter((d) => d.status === 'open');
-  const openCharts = (key: string, range: { start: number; end: number }) =>
+  const openCharts = (key: string, range: StepRange) =>
     updateView({ tab: 'charts', keys: [key], range });
 
   if (diagnoses === undefined) {

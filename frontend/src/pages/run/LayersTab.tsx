@@ -17,13 +17,18 @@ import { useElementWidth } from '../../hooks/useElementWidth';
 import { availableFamilies } from '../../metrics';
 import type { TabProps } from './types';
 
+/** The server's limit on layers × buckets per matrix (query/service.py MAX_CELLS). */
+export const MATRIX_MAX_CELLS = 1_000_000;
+
 
 export function LayersTab({ id, poll, keys, keysPending, view, updateView, theme, run }: TabProps & { run: Run }) {
   const [hostRef, width] = useElementWidth<HTMLDivElement>();
   const families = useMemo(() => availableFamilies(keys ?? []), [keys]);
   const chosen = families.find((f) => f.family.prefix === view.family) ?? families[0];
   const family = chosen?.family ?? null;
-  const matrix = useMatrix(id, family?.prefix ?? null, heatmapPoints(width), view.range, family?.agg ?? 'max', poll);
+  // The server caps a matrix at MATRIX_MAX_CELLS cells: very deep models get coarser buckets.
+  const points = Math.min(heatmapPoints(width), Math.floor(MATRIX_MAX_CELLS / Math.max(1, chosen?.layers ?? 1)));
+  const matrix = useMatrix(id, family?.prefix ?? null, points, view.range, family?.agg ?? 'max', poll);
   const scale = useMemo(() => (matrix.data ? colourScale(matrix.data.values) : null), [matrix.data]);
   const rows = useMemo(() => (matrix.data ? layerRows(matrix.data) : []), [matrix.data]);
   const endStep = view.range ? view.range.end : run.last_step === null ? null : run.last_step + 1;
