@@ -71,6 +71,7 @@ def api(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         max_batch_bytes=1_000_000,
         max_batch_points=50_000,
         maintenance_interval_s=3600,
+        compact_after_s=0,  # tests compact what they just wrote (ingest.maintenance.compact_pending)
     )
     with TestClient(create_app(settings)) as client:
         yield Api(client)

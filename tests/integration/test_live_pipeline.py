@@ -1,7 +1,10 @@
 """Around each batch a Celery worker applies: a live-update notice over Redis pub/sub that the
-API turns into server-sent events, and a debounced request for diagnosis of the run."""
+API turns into server-sent events, a debounced request for diagnosis of the run, and (asked
+for by the API's maintenance sweep) the compaction of what was applied."""
 
 from __future__ import annotations
+
+import httpx
 
 from tests.integration.conftest import created_on_server, new_run, train_paced
 from tests.support.api import wait_finished
@@ -49,3 +52,25 @@ def test_diagnosis_is_requested_debounced_and_covers_the_last_batch(
     passes, _ = diagnosis_state(services, run.id)
     assert 1 <= passes < batches / 2, (passes, batches)
     assert "diagnosis pass" in services.worker_log()
+
+
+def segment_kinds(stack: Stack, run_id: str) -> dict[bool, int]:
+    with connect(stack.database_url) as conn:
+        rows = conn.execute(
+            "SELECT s.chunk, count(*) FROM segments s JOIN runs r ON r.pk = s.run_pk WHERE r.id = %s GROUP BY 1",
+            (run_id,),
+        ).fetchall()
+    return {bool(chunk): int(n) for chunk, n in rows}
+
+
+def test_workers_compact_what_they_applied(services: Stack, fast_agent: None) -> None:
+    run = new_run(services, "compacted")
+    losses = train_paced(run, 120)
+    run.finish()
+    wait_finished(services.url, run.id)
+    wait_until(lambda: segment_kinds(services, run.id).get(False, 0) == 0, 60, "no fresh segment left")
+    assert segment_kinds(services, run.id)[True] > 0
+    assert "compaction of run" in services.worker_log()
+    response = httpx.get(f"{services.url}/api/v1/runs/{run.id}/series", params={"keys": "loss"})
+    (loss,) = response.json()["series"]
+    assert loss["raw"] and loss["step"] == sorted(losses), "every step, once"
