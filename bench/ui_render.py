@@ -1,11 +1,11 @@
 """Dashboard render times in headless Chromium for a 1,000,000-step, 200-layer run.
 
 1. Writes the run into an embedded server's SQLite store with the store's own write
-   functions (the path a batch takes after decoding), in 50,000-step segments as a compacted
-   store holds them: 10 scalars every step (loss with a spike and a NaN, lr, grad_norm,
-   update_ratio, throughput, times, memory), val/loss and a user key every 1,000 steps, and
-   per layer grad_norm/ every 10 steps, update_ratio/ and spike_frac/ every 100, stable rank
-   every 1,000 (≈ 35M points).
+   functions (the path a batch takes after decoding), 50,000 steps per batch, then compacts
+   it as the server's maintenance does (chunks and roll-ups): 10 scalars every step (loss
+   with a spike and a NaN, lr, grad_norm, update_ratio, throughput, times, memory), val/loss
+   and a user key every 1,000 steps, and per layer grad_norm/ every 10 steps, update_ratio/
+   and spike_frac/ every 100, stable rank every 1,000 (≈ 35M points).
 2. Starts ``gradsight-server serve`` on it and drives Debian's Chromium with Playwright at
    1280×900. An init script records, in the page's own clock (``performance.now()``, 0 at
    navigation start), when every chart panel in the viewport has drawn, when the heatmap has
@@ -21,7 +21,7 @@
    /no-such-page), and the series and matrix requests timed by ``fetch`` inside the page
    (server + transfer + JSON parse, no rendering).
 
-    python bench/ui_render.py                 # ~2 min: ~40 s to write the run, then 5 repeats
+    python bench/ui_render.py                 # ~1 min: ~20 s to write and compact the run, then 5 repeats
     python bench/ui_render.py --repeats 9 --keep /tmp/ui-bench   # reuse the written store next time
 """
 
