@@ -41,7 +41,11 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     assert (DIST / "index.html").exists(), "the dashboard is not built: run `make test` (npm run build)"
     base = tmp_path_factory.mktemp("e2e")
-    env = {"GRADSIGHT_DATA_DIR": str(base / "data"), "GRADSIGHT_STATIC_DIR": str(DIST)}
+    env = {
+        "GRADSIGHT_DATA_DIR": str(base / "data"),
+        "GRADSIGHT_STATIC_DIR": str(DIST),
+        "GRADSIGHT_DIAGNOSIS_DEBOUNCE_S": "0.5",  # diagnoses within a second of the data
+    }
     server = Server(env, base / "logs").wait_ready()
     yield server
     server.stop()

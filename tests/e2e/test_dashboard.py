@@ -47,7 +47,9 @@ def test_a_live_run_appears_and_its_charts_draw_and_grow(
     first = points(loss_chart)
     page.screenshot(path=str(test_output / "run-page-live.png"), full_page=True)
 
-    # The run is still live: more steps appear without a reload.
+    # The run is still live: more steps appear without a reload, pushed by the run's event
+    # stream (polling is only the fallback while the stream is down).
+    expect(page.get_by_test_id("live-mode")).to_have_attribute("data-streaming", "true", timeout=15_000)
     train(run, model, opt, 60)
     wait_until(lambda: points(loss_chart) >= first + 50, 20, "new steps to appear without reload")
     run.finish()

@@ -46,3 +46,24 @@ def train(
         run.log({"loss": loss})
         losses.append(loss.item())
     return losses
+
+
+def unstable(run: gradsight.run.Run, steps: int = 1200, blow_up_at: int = 900, seed: int = 0) -> None:
+    """A training with an injected instability: a small MLP on a regression task learns with
+    Adam at lr=1e-3, then at ``blow_up_at`` the learning rate jumps to 0.5 (a schedule bug):
+    gradient and loss spikes, and a divergence the engine diagnoses within seconds. Watched
+    with ``update_every=5`` so per-layer families fill a heatmap; ~3 s on a CPU."""
+    torch.manual_seed(seed)
+    model = mlp(seed, width=64)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    run.watch(model, opt, update_every=5)
+    for step in range(steps):
+        if step == blow_up_at:
+            for group in opt.param_groups:
+                group["lr"] = 0.5
+        x, y = regression_batch(64)
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        run.log({"loss": loss})

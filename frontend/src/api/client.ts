@@ -1,8 +1,19 @@
 // Typed fetch client for the Gradsight REST API (same origin, prefix /api/v1).
 // One function per endpoint; every query hook in queries.ts goes through these.
 
-import { parseSeriesResponse } from './parse';
-import type { Diagnosis, ItemList, Run, RunListParams, RunPage, SeriesResponse } from './types';
+import { parseCompareResponse, parseMatrixResponse, parseSeriesResponse } from './parse';
+import type {
+  AdvisorResponse,
+  CompareResponse,
+  Diagnosis,
+  ItemList,
+  MatrixResponse,
+  Run,
+  RunListParams,
+  RunPage,
+  SeriesResponse,
+  StepRange,
+} from './types';
 
 export const API_PREFIX = '/api/v1';
 
@@ -44,6 +55,11 @@ function describeDetail(body: unknown, fallback: string): string {
   return JSON.stringify(detail);
 }
 
+/**
+ * Every request goes through here, and every failure leaves as an ApiError carrying the
+ * HTTP status: an authentication layer can recognise a 401 in one place (a QueryCache
+ * `onError`, or a check added here) without touching the endpoint functions.
+ */
 async function getJson(path: string, params?: Record<string, QueryValue>, signal?: AbortSignal): Promise<unknown> {
   const response = await fetch(apiUrl(path, params), { headers: { Accept: 'application/json' }, signal });
   if (!response.ok) {
@@ -55,6 +71,16 @@ async function getJson(path: string, params?: Record<string, QueryValue>, signal
 
 const enc = encodeURIComponent;
 
+/** `start`/`end` query parameters of a zoomed request (absent: the whole run). */
+function rangeParams(range: StepRange | null | undefined): Record<string, QueryValue> {
+  return range ? { start: range.start, end: range.end } : {};
+}
+
+/** The live event stream of a run (server-sent events, read with EventSource). */
+export function streamUrl(id: string): string {
+  return apiUrl(`/runs/${enc(id)}/stream`);
+}
+
 export const api = {
   listRuns: (params: RunListParams, signal?: AbortSignal) =>
     getJson('/runs', { ...params }, signal) as Promise<RunPage>,
@@ -65,8 +91,41 @@ export const api = {
     getJson(`/runs/${enc(id)}/keys`, {}, signal) as Promise<ItemList<string>>,
 
   /** Keys contain '/', so the comma-joined list is URL-encoded by URLSearchParams. */
-  getSeries: async (id: string, keys: readonly string[], points: number, signal?: AbortSignal): Promise<SeriesResponse> =>
-    parseSeriesResponse(await getJson(`/runs/${enc(id)}/series`, { keys: keys.join(','), points }, signal)),
+  getSeries: async (
+    id: string,
+    keys: readonly string[],
+    points: number,
+    range: StepRange | null,
+    signal?: AbortSignal,
+  ): Promise<SeriesResponse> =>
+    parseSeriesResponse(
+      await getJson(`/runs/${enc(id)}/series`, { keys: keys.join(','), points, ...rangeParams(range) }, signal),
+    ),
+
+  /** Layers × step buckets of one per-layer family (`grad_norm/`), aggregated by `agg`. */
+  getMatrix: async (
+    id: string,
+    family: string,
+    points: number,
+    range: StepRange | null,
+    agg: string,
+    signal?: AbortSignal,
+  ): Promise<MatrixResponse> =>
+    parseMatrixResponse(
+      await getJson(`/runs/${enc(id)}/matrix`, { family, points, agg, ...rangeParams(range) }, signal),
+    ),
+
+  /** The same keys across several runs, in one request. */
+  getCompare: async (
+    runIds: readonly string[],
+    keys: readonly string[],
+    points: number,
+    signal?: AbortSignal,
+  ): Promise<CompareResponse> =>
+    parseCompareResponse(await getJson('/compare', { runs: runIds.join(','), keys: keys.join(','), points }, signal)),
+
+  getAdvisor: (id: string, signal?: AbortSignal) =>
+    getJson(`/runs/${enc(id)}/advisor`, {}, signal) as Promise<AdvisorResponse>,
 
   listDiagnoses: (id: string, signal?: AbortSignal) =>
     getJson(`/runs/${enc(id)}/diagnoses`, {}, signal) as Promise<ItemList<Diagnosis>>,

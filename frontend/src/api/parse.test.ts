@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeNumber, parseSeriesResponse, PayloadError } from './parse';
+import { decodeNumber, parseCompareResponse, parseMatrixResponse, parseSeriesResponse, PayloadError } from './parse';
 
 describe('decodeNumber', () => {
   it('restores the wire spellings of non-finite values', () => {
@@ -91,5 +91,50 @@ describe('parseSeriesResponse', () => {
       series: [{ key: 'loss', raw: true, step: [], min: [], max: [], mean: [], last: [], count: [], nonfinite: [] }],
     });
     expect(res.series[0]!.step).toEqual([]);
+  });
+});
+
+describe('parseMatrixResponse', () => {
+  const body = {
+    family: 'grad_norm/',
+    layers: ['fc1.weight', 'fc2.weight'],
+    step: [0, 64],
+    values: [
+      [0.5, 'Infinity'],
+      [null, 'NaN'],
+    ],
+  };
+
+  it('decodes rows like series values', () => {
+    const m = parseMatrixResponse(body);
+    expect(m.family).toBe('grad_norm/');
+    expect(m.layers).toEqual(['fc1.weight', 'fc2.weight']);
+    expect(m.values[0]).toEqual([0.5, Number.POSITIVE_INFINITY]);
+    expect(m.values[1]![0]).toBeNull();
+    expect(m.values[1]![1]).toBeNaN();
+  });
+
+  it('rejects a row per layer mismatch, naming the layer', () => {
+    expect(() => parseMatrixResponse({ ...body, values: [[1, 2]] })).toThrow(/one row per layer/);
+    expect(() => parseMatrixResponse({ ...body, values: [[1, 2], [1]] })).toThrow(/fc2\.weight/);
+    expect(() => parseMatrixResponse({ ...body, layers: [1, 2] })).toThrow(/layers/);
+    expect(() => parseMatrixResponse({ ...body, step: ['NaN', 1] })).toThrow(/step\[0\]/);
+  });
+
+  it('accepts an empty family', () => {
+    expect(parseMatrixResponse({ family: 'x/', layers: [], step: [], values: [] }).layers).toEqual([]);
+  });
+});
+
+describe('parseCompareResponse', () => {
+  it('decodes each run’s series', () => {
+    const res = parseCompareResponse({ runs: [{ run_id: 'a', series: [wire.series[0]] }, { run_id: 'b', series: [] }] });
+    expect(res.runs.map((r) => r.run_id)).toEqual(['a', 'b']);
+    expect(res.runs[0]!.series[0]!.last[1]).toBeNaN();
+  });
+
+  it('rejects a malformed body', () => {
+    expect(() => parseCompareResponse({ runs: [{ series: [] }] })).toThrow(/run_id/);
+    expect(() => parseCompareResponse({})).toThrow(PayloadError);
   });
 });

@@ -3,7 +3,7 @@
 // "-Infinity" wherever a number may appear. They are evidence (a NaN loss is the
 // story of a run), so they are restored to real numbers here, never dropped.
 
-import type { SeriesEntry, SeriesResponse } from './types';
+import type { CompareResponse, MatrixResponse, SeriesEntry, SeriesResponse } from './types';
 
 export class PayloadError extends Error {
   constructor(message: string) {
@@ -81,5 +81,52 @@ export function parseSeriesResponse(value: unknown): SeriesResponse {
   return {
     run_id: typeof value.run_id === 'string' ? value.run_id : '',
     series: value.series.map(parseSeriesEntry),
+  };
+}
+
+function stringArray(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new PayloadError(`${what} is not an array of strings`);
+  }
+  return value as string[];
+}
+
+/**
+ * A heatmap matrix: `values[i]` is layer `i`'s row, aligned with `step`. Rows are decoded
+ * like series values (non-finite strings → numbers, null stays an empty cell).
+ */
+export function parseMatrixResponse(value: unknown): MatrixResponse {
+  if (!isRecord(value)) throw new PayloadError('matrix response is not an object');
+  const layers = stringArray(value.layers, 'matrix "layers"');
+  if (!Array.isArray(value.step)) throw new PayloadError('matrix "step" is not an array');
+  const step = value.step.map((s, i) => {
+    const n = decodeNumber(s, `matrix step[${i}]`);
+    if (n === null || !Number.isFinite(n)) throw new PayloadError(`matrix step[${i}] is not a finite number`);
+    return n;
+  });
+  if (!Array.isArray(value.values) || value.values.length !== layers.length) {
+    throw new PayloadError(`matrix "values" must hold one row per layer (${layers.length})`);
+  }
+  const values = value.values.map((row: unknown, i) => {
+    if (!Array.isArray(row) || row.length !== step.length) {
+      throw new PayloadError(`matrix row ${i} (${layers[i]}) must hold ${step.length} values`);
+    }
+    return row.map((v: unknown, j) => decodeNumber(v, `matrix ${layers[i]}[${j}]`));
+  });
+  return { family: typeof value.family === 'string' ? value.family : '', layers, step, values };
+}
+
+/** `GET /compare`: each run's series entries, decoded like `GET /series`. */
+export function parseCompareResponse(value: unknown): CompareResponse {
+  if (!isRecord(value) || !Array.isArray(value.runs)) {
+    throw new PayloadError('compare response without a "runs" array');
+  }
+  return {
+    runs: value.runs.map((run: unknown, i) => {
+      if (!isRecord(run) || typeof run.run_id !== 'string' || !Array.isArray(run.series)) {
+        throw new PayloadError(`compare runs[${i}] needs a string "run_id" and a "series" array`);
+      }
+      return { run_id: run.run_id, series: run.series.map(parseSeriesEntry) };
+    }),
   };
 }

@@ -60,11 +60,20 @@ export interface SeriesResponse {
 
 export type Severity = 'info' | 'warning' | 'critical';
 
+export interface Reference {
+  title: string;
+  url: string;
+}
+
+/**
+ * One concrete change, computed from the run's own numbers. `params` holds the values
+ * (`{"lr": {"from": 3e-3, "to": 1e-3}}`) and, where a line can be pasted, `"code"`.
+ */
 export interface Recommendation {
   action: string;
   detail: string;
   params: Record<string, unknown>;
-  references: string[];
+  references: Reference[];
 }
 
 export interface Diagnosis {
@@ -77,6 +86,57 @@ export interface Diagnosis {
   summary: string;
   evidence: Record<string, unknown>;
   recommendations: Recommendation[];
+}
+
+/**
+ * `GET /runs/{id}/matrix`: one row per layer (model order), one column per step bucket.
+ * Decoded like series: non-finite values are real numbers, empty cells are null.
+ */
+export interface MatrixResponse {
+  family: string;
+  layers: string[];
+  step: number[];
+  values: (number | null)[][];
+}
+
+/** One run's entries in `GET /compare` (one entry per requested key). */
+export interface CompareRun {
+  run_id: string;
+  series: SeriesEntry[];
+}
+
+/** `GET /compare` */
+export interface CompareResponse {
+  runs: CompareRun[];
+}
+
+/** `GET /runs/{id}/advisor` (diagnosis/advisor.py `advise`). */
+export interface AdvisorResponse {
+  run_id: string;
+  inputs: {
+    non_embedding_params: number | null;
+    tokens: number | null;
+    tokens_source: string | null;
+    tokens_per_step: number | null;
+    peak_lr: number | null;
+  };
+  step_law: {
+    lr: number;
+    batch_tokens: number;
+    in_fitted_regime: boolean;
+    lr_ratio?: number;
+    batch_ratio?: number;
+  } | null;
+  gradient_noise_scale: { critical_batch: number; steps: number; note: string } | null;
+  recommendations: Recommendation[];
+  references: Reference[];
+  note?: string;
+}
+
+/** A step range [start, end) on the x axis: what a zoom asks the server for. */
+export interface StepRange {
+  start: number;
+  end: number;
 }
 
 /** Query parameters of `GET /runs`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GRID_GAP_PX, MIN_PANEL_PX, panelWidth, pointBudget } from './budget';
+import { GRID_GAP_PX, heatmapPoints, MIN_PANEL_PX, panelWidth, pointBudget } from './budget';
 
 describe('panelWidth', () => {
   it('matches an auto-fill grid of minmax(MIN_PANEL_PX, 1fr) columns', () => {
@@ -23,5 +23,21 @@ describe('pointBudget', () => {
     expect(pointBudget(50)).toBe(400);
     expect(pointBudget(0)).toBe(400);
     expect(pointBudget(5000)).toBe(2000);
+  });
+});
+
+describe('panelWidth with a wider minimum', () => {
+  it('fits fewer columns', () => {
+    expect(panelWidth(1200, 560)).toBeCloseTo((1200 - GRID_GAP_PX) / 2);
+    expect(panelWidth(1100, 560)).toBe(1100);
+  });
+});
+
+describe('heatmapPoints', () => {
+  it('asks for about one bucket per canvas pixel, within bounds', () => {
+    expect(heatmapPoints(1190)).toBe(1000);
+    expect(heatmapPoints(200)).toBe(100);
+    expect(heatmapPoints(5000)).toBe(2000);
+    expect(heatmapPoints(0)).toBe(0);
   });
 });

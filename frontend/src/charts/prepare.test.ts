@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { SeriesEntry } from '../api/types';
 import {
+  bucketWidth,
   COL,
+  ema,
   countMarkers,
   countPoints,
   describeMarker,
@@ -43,7 +45,7 @@ describe('prepareSeries, bucketed', () => {
   const p = prepareSeries(bucketed);
 
   it('aligns x, band edges, line and markers by bucket', () => {
-    expect(p.data).toHaveLength(5);
+    expect(p.data).toHaveLength(6);
     expect(p.data[COL.x]).toBeInstanceOf(Float64Array);
     expect(col(p.data, COL.x)).toEqual([0, 100, 200, 300]);
     expect(col(p.data, COL.max)).toEqual([3, 50, null, 0.4]);
@@ -126,9 +128,9 @@ describe('prepareSeries, log axis and empty input', () => {
     expect(col(prepareSeries(e).data, COL.mean)).toEqual([0.5, 0, 2]); // linear keeps 0
   });
 
-  it('gives five empty columns for a missing or empty series', () => {
+  it('gives six empty columns for a missing or empty series', () => {
     for (const p of [prepareSeries(undefined), prepareSeries(entry({ step: [] }))]) {
-      expect(p.data).toHaveLength(5);
+      expect(p.data).toHaveLength(6);
       expect(p.data.every((c) => c.length === 0)).toBe(true);
       expect(p.points).toBe(0);
       expect(p.latest).toBeNull();
@@ -158,13 +160,49 @@ describe('readoutAt', () => {
   );
 
   it('reads the bucket under the cursor', () => {
-    expect(readoutAt(p.data, 0)).toEqual({ step: 0, mean: 2, min: 1, max: 5, marker: null });
-    expect(readoutAt(p.data, 1)).toEqual({ step: 10, mean: null, min: null, max: null, marker: 4 });
+    expect(readoutAt(p.data, 0)).toEqual({ step: 0, mean: 2, min: 1, max: 5, marker: null, smooth: null });
+    expect(readoutAt(p.data, 1)).toEqual({ step: 10, mean: null, min: null, max: null, marker: 4, smooth: null });
   });
 
   it('is null without a cursor or outside the data', () => {
     expect(readoutAt(p.data, null)).toBeNull();
     expect(readoutAt(p.data, 2)).toBeNull();
     expect(readoutAt(prepareSeries(undefined).data, 0)).toBeNull();
+  });
+});
+
+describe('ema (smoothing)', () => {
+  it('is debiased: a constant series stays constant from the first point', () => {
+    expect(ema([2, 2, 2], 0.9).map((v) => Number(v?.toFixed(12)))).toEqual([2, 2, 2]);
+  });
+
+  it('lags a step change and keeps gaps as gaps without resetting', () => {
+    const s = ema([0, 0, null, 10, 10], 0.5);
+    expect(s[0]).toBe(0);
+    expect(s[2]).toBeNull();
+    // after 3 points: acc = 0.5·(0.5·0 + 0.5·0)… + 0.5·10 = 5, debiased by 1 − 0.5³
+    expect(s[3]).toBeCloseTo(5 / (1 - 0.125));
+    expect(s[4]! > s[3]!).toBe(true);
+    expect(s[4]! < 10).toBe(true);
+  });
+
+  it('skips non-finite values and is all null when off', () => {
+    expect(ema([1, Number.NaN, 1], 0.5)[1]).toBeNull();
+    expect(ema([1, 2], 0)).toEqual([null, null]);
+  });
+
+  it('fills the smooth column of prepared data', () => {
+    const p = prepareSeries(entry({ raw: true, step: [0, 1], last: [1, 3], mean: [1, 3] }), { smooth: 0.5 });
+    expect(col(p.data, COL.smooth)[0]).toBe(1);
+    expect(col(p.data, COL.smooth)[1]).toBeCloseTo(2.3333333);
+    expect(col(prepareSeries(entry({ raw: true, step: [0], last: [1] })).data, COL.smooth)).toEqual([null]);
+  });
+});
+
+describe('bucketWidth', () => {
+  it('reads the spacing of bucket starts, ignoring a partial first bucket', () => {
+    expect(bucketWidth({ raw: false, step: [3, 64, 128, 192] })).toBe(64);
+    expect(bucketWidth({ raw: true, step: [0, 1, 2] })).toBe(1);
+    expect(bucketWidth({ raw: false, step: [5] })).toBe(1);
   });
 });

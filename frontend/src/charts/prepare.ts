@@ -6,6 +6,7 @@
 //   2 min      lower edge of the band
 //   3 mean     the line: bucket mean, or the value itself when the series is raw
 //   4 marker   non-finite marker code at buckets holding NaN/±Inf, else null
+//   5 smooth   exponential moving average of the line (all null when smoothing is off)
 //
 // The band is why a single spike stays visible at every zoom level: a bucket's mean
 // dilutes a one-step spike, its max does not. Markers are codes rather than y values:
@@ -14,7 +15,7 @@
 import type uPlot from 'uplot';
 import type { SeriesEntry } from '../api/types';
 
-export const COL = { x: 0, max: 1, min: 2, mean: 3, marker: 4 } as const;
+export const COL = { x: 0, max: 1, min: 2, mean: 3, marker: 4, smooth: 5 } as const;
 
 /** Marker codes for a raw point; a bucketed marker's code is its non-finite count (≥ 1). */
 export const MARKER_NAN = -1;
@@ -36,6 +37,8 @@ export interface PreparedChart {
 export interface PrepareOptions {
   /** A log axis cannot draw values ≤ 0, so they become gaps instead of -Infinity. */
   log?: boolean;
+  /** EMA weight in [0, 1): 0 leaves the smooth column empty. */
+  smooth?: number;
 }
 
 /**
@@ -63,8 +66,30 @@ export function markerCode(entry: SeriesEntry, i: number): number | null {
   return n > 0 ? n : null;
 }
 
+/**
+ * Debiased exponential moving average (TensorBoard's smoothing): s_t = w·s_{t−1} + (1−w)·v_t,
+ * divided by 1 − w^n so the first points are not pulled towards 0. Gaps stay gaps and do
+ * not reset the average. Over buckets, one step of the average is one bucket, so the same
+ * weight smooths more steps when zoomed out; that is what keeps the curve's look stable
+ * across zoom levels at the cost of step-exact semantics.
+ */
+export function ema(values: readonly (number | null)[], weight: number): (number | null)[] {
+  const out: (number | null)[] = new Array(values.length).fill(null);
+  if (!(weight > 0 && weight < 1)) return out;
+  let acc = 0;
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined || !Number.isFinite(v)) continue;
+    acc = weight * acc + (1 - weight) * v;
+    n++;
+    out[i] = acc / (1 - weight ** n);
+  }
+  return out;
+}
+
 const EMPTY: PreparedChart = {
-  data: [new Float64Array(0), new Float64Array(0), new Float64Array(0), new Float64Array(0), []],
+  data: [new Float64Array(0), new Float64Array(0), new Float64Array(0), new Float64Array(0), [], []],
   points: 0,
   markers: 0,
   latest: null,
@@ -92,8 +117,9 @@ export function prepareSeries(entry: SeriesEntry | undefined, options: PrepareOp
     if (marker[i] !== null) markers++;
   }
 
+  const smooth = options.smooth ? ema(mean, options.smooth) : new Array<null>(n).fill(null);
   return {
-    data: [Float64Array.from(entry.step), toColumn(max), toColumn(min), toColumn(mean), marker],
+    data: [Float64Array.from(entry.step), toColumn(max), toColumn(min), toColumn(mean), marker, smooth],
     points,
     markers,
     latest: entry.last[n - 1] ?? null,
@@ -128,13 +154,22 @@ export interface Readout {
   max: number | null;
   /** Marker code (see describeMarker), null when the bucket is all finite. */
   marker: number | null;
+  /** The smoothed line, null when smoothing is off. */
+  smooth: number | null;
 }
 
 export function readoutAt(data: uPlot.AlignedData, idx: number | null | undefined): Readout | null {
   const xs = data[COL.x];
   if (idx === null || idx === undefined || !xs || idx < 0 || idx >= xs.length) return null;
   const at = (col: number): number | null => data[col]?.[idx] ?? null;
-  return { step: xs[idx] as number, mean: at(COL.mean), min: at(COL.min), max: at(COL.max), marker: at(COL.marker) };
+  return {
+    step: xs[idx] as number,
+    mean: at(COL.mean),
+    min: at(COL.min),
+    max: at(COL.max),
+    marker: at(COL.marker),
+    smooth: at(COL.smooth),
+  };
 }
 
 /** Human text for a marker code, shown in the legend: "NaN", "+Inf", "3 values". */
@@ -144,4 +179,15 @@ export function describeMarker(code: number | null | undefined): string {
   if (code === MARKER_POS_INF) return '+Inf';
   if (code === MARKER_NEG_INF) return '−Inf';
   return code === 1 ? '1 value' : `${code} values`;
+}
+
+/**
+ * Steps per bucket of a downsampled series: the spacing of bucket starts in the middle of
+ * the series (the first and last buckets may be partial). 1 for raw series.
+ */
+export function bucketWidth(entry: Pick<SeriesEntry, 'raw' | 'step'>): number {
+  const n = entry.step.length;
+  if (entry.raw || n < 2) return 1;
+  const mid = Math.max(0, Math.floor(n / 2) - 1);
+  return (entry.step[mid + 1] as number) - (entry.step[mid] as number);
 }

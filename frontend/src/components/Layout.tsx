@@ -1,4 +1,4 @@
-import { Link, Outlet } from 'react-router';
+import { Link, NavLink, Outlet } from 'react-router';
 
 export function Layout() {
   return (
@@ -11,7 +11,10 @@ export function Layout() {
           Gradsight
         </Link>
         <nav className="topnav">
-          <Link to="/">Runs</Link>
+          <NavLink to="/" end>
+            Runs
+          </NavLink>
+          <NavLink to="/compare">Compare</NavLink>
         </nav>
       </header>
       <main className="content">

@@ -1,28 +1,36 @@
-// One run: header, diagnoses and the chart grid. This page owns the queries; panels
-// receive their series as props. While the run is `running`, run, keys, series and
-// diagnoses poll every POLL_MS; they stop once it finishes.
+// One run: header, health summary, and four tabs (charts, layers, diagnoses, advisor).
+// This page owns the run-wide queries and the view state (in the URL, viewState.ts);
+// tabs own their own data queries and pass data down to panels that never fetch.
+// A live run listens to its event stream; polling is the fallback while it is down.
 
 import { useQueryClient } from '@tanstack/react-query';
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useRef } from 'react';
 import { Link, useParams } from 'react-router';
 import { ApiError } from '../api/client';
-import { isLive, queryKeys, useDiagnoses, useRun, useRunKeys, useRunSeries } from '../api/queries';
-import type { SeriesEntry } from '../api/types';
-import { GRID_GAP_PX, MIN_PANEL_PX, panelWidth, pointBudget } from '../charts/budget';
-import { DiagnosesList } from '../components/DiagnosesList';
-import { MetricPanel } from '../components/MetricPanel';
+import { isLive, queryKeys, useDiagnoses, useRun, useRunKeys } from '../api/queries';
+import { HealthSummary } from '../components/HealthSummary';
 import { RunHeader } from '../components/RunHeader';
 import { EmptyState, ErrorState, Loading } from '../components/StateMessage';
-import { useElementWidth } from '../hooks/useElementWidth';
+import { Tabs } from '../components/Tabs';
+import { useChartTheme } from '../hooks/useColorScheme';
 import { useNow } from '../hooks/useNow';
-import { chartKeys } from '../metrics';
+import { useRunStream } from '../hooks/useRunStream';
+import { useRunView } from '../hooks/useRunView';
+import { TABS, type Tab } from '../viewState';
+import { AdvisorTab } from './run/AdvisorTab';
+import { ChartsTab } from './run/ChartsTab';
+import { DiagnosesTab } from './run/DiagnosesTab';
+import { LayersTab } from './run/LayersTab';
+import { useThroughput } from './run/useThroughput';
 
-const GRID_STYLE = {
-  gridTemplateColumns: `repeat(auto-fill, minmax(${MIN_PANEL_PX}px, 1fr))`,
-  gap: `${GRID_GAP_PX}px`,
+const TAB_LABELS: Record<Tab, string> = {
+  charts: 'Charts',
+  layers: 'Layers',
+  diagnoses: 'Diagnoses',
+  advisor: 'Advisor',
 };
 
-/** When a live run stops, fetch its keys and series once more so the last steps show. */
+/** When a live run stops, fetch everything once more so the last steps show. */
 function useFinalRefresh(id: string, live: boolean) {
   const queryClient = useQueryClient();
   const wasLive = useRef(live);
@@ -35,23 +43,17 @@ function useFinalRefresh(id: string, live: boolean) {
 export function RunPage() {
   const { id = '' } = useParams();
   const now = useNow();
+  const theme = useChartTheme();
+  const [view, updateView] = useRunView();
   const run = useRun(id);
   const live = isLive(run.data);
+  const stream = useRunStream(id, live);
+  const poll = live && !stream.connected;
   useFinalRefresh(id, live);
 
-  const keys = useRunKeys(id, live);
-  const diagnoses = useDiagnoses(id, live);
-  const [gridRef, gridWidth] = useElementWidth<HTMLDivElement>();
-  const points = gridWidth > 0 ? pointBudget(panelWidth(gridWidth)) : 0;
-
-  const charted = useMemo(() => chartKeys(keys.data ?? []), [keys.data]);
-  // Only keys the run has are requested; a pinned key it lacks shows "No data yet".
-  const requested = useMemo(() => charted.filter((k) => keys.data?.includes(k)), [charted, keys.data]);
-  const series = useRunSeries(id, requested, points, live);
-  const byKey = useMemo(
-    () => new Map<string, SeriesEntry>((series.data?.series ?? []).map((s) => [s.key, s])),
-    [series.data],
-  );
+  const keys = useRunKeys(id, poll);
+  const diagnoses = useDiagnoses(id, poll);
+  const throughput = useThroughput(id, keys.data, run.data?.last_step ?? null, poll);
 
   if (run.isPending) return <Loading label="Loading run…" />;
   if (run.isError && !run.data) {
@@ -71,26 +73,31 @@ export function RunPage() {
     );
   }
 
-  const seriesLoading = keys.isPending || (requested.length > 0 && series.isPending);
+  const openCount = (diagnoses.data ?? []).filter((d) => d.status === 'open').length;
+  const tabs = TABS.map((tab) => ({
+    id: tab,
+    label: TAB_LABELS[tab],
+    badge: tab === 'diagnoses' && openCount > 0 ? openCount : undefined,
+  }));
+  const common = { id, live, poll, keys: keys.data, keysPending: keys.isPending, view, updateView, theme };
 
   return (
     <div className="page">
       <nav className="crumbs">
-        <Link to="/">Runs</Link> <span aria-hidden="true">/</span> <span>{run.data.project}</span>
+        <Link to="/">Runs</Link> <span aria-hidden="true">/</span>{' '}
+        <Link to={`/?project=${encodeURIComponent(run.data.project)}`}>{run.data.project}</Link>
       </nav>
-      <RunHeader run={run.data} now={now} />
-      <DiagnosesList items={diagnoses.data} />
+      <RunHeader run={run.data} now={now} throughput={throughput} streaming={stream.connected} />
+      <HealthSummary diagnoses={diagnoses.data} onOpen={() => updateView({ tab: 'diagnoses' })} />
       {keys.isError && <ErrorState title="Could not load this run's metric names" error={keys.error} />}
-      {series.isError && <ErrorState title="Could not load series" error={series.error} />}
-      <div className="chart-grid" ref={gridRef} style={GRID_STYLE}>
-        {charted.map((key) => (
-          <MetricPanel
-            key={key}
-            metricKey={key}
-            entry={byKey.get(key)}
-            loading={seriesLoading && (keys.isPending || requested.includes(key))}
-          />
-        ))}
+      <Tabs tabs={tabs} active={view.tab} onSelect={(tab) => updateView({ tab })} label="Run views" />
+      <div role="tabpanel" aria-label={TAB_LABELS[view.tab]} className="tab-panel">
+        {view.tab === 'charts' && <ChartsTab {...common} diagnoses={diagnoses.data} />}
+        {view.tab === 'layers' && <LayersTab {...common} run={run.data} />}
+        {view.tab === 'diagnoses' && (
+          <DiagnosesTab {...common} run={run.data} diagnoses={diagnoses.data} diagnosesError={diagnoses.error} />
+        )}
+        {view.tab === 'advisor' && <AdvisorTab id={id} />}
       </div>
     </div>
   );
