@@ -36,6 +36,9 @@ class InProcessQueue:
     def enqueue(self, ledger_pk: int) -> None:
         self._queue.put(ledger_pk)
 
+    def request_diagnosis(self, run_pk: int) -> None:
+        self._after.request_diagnosis(run_pk)
+
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="gradsight-ingest", daemon=True)

@@ -167,15 +167,16 @@ def finish(session: Session, run: Run) -> None:
     run.updated_at = now()
 
 
-def mark_stale_crashed(session: Session, cutoff: datetime) -> int:
-    """Running runs silent since ``cutoff`` become crashed. Returns how many."""
+def mark_stale_crashed(session: Session, cutoff: datetime) -> list[int]:
+    """Running runs silent since ``cutoff`` become crashed. Returns their pks."""
     result = session.execute(
         update(Run)
         .where(Run.status == RUNNING, Run.updated_at < cutoff)
         .values(status=CRASHED)
+        .returning(Run.pk)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return [int(pk) for pk in result.scalars().all()]
 
 
 def delete_run(session: Session, run_pk: int) -> None:
