@@ -19,6 +19,7 @@ Faults, injected on ``--fault-rank`` only (the healthy control is ``none``):
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import os
 import signal
@@ -43,6 +44,15 @@ def dataset(seed: int, n: int = 4096, dim: int = 16) -> TensorDataset:
     return TensorDataset(x, y)
 
 
+def reference_norm(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """This rank's gradient on its own batch, without DDP (what the agent must report as
+    rank/<k>/grad_norm, measured before the all-reduce)."""
+    replica = copy.deepcopy(module)
+    nn.functional.mse_loss(replica(x), y).backward()
+    grads = [p.grad for p in replica.parameters() if p.grad is not None]
+    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=60)
@@ -56,6 +66,11 @@ def main() -> None:
     parser.add_argument("--project", default="distributed")
     parser.add_argument("--name", default="ddp")
     parser.add_argument("--run-id-file", type=Path)
+    parser.add_argument(
+        "--reference-norm",
+        action="store_true",
+        help="also log ref_local_norm: the local gradient norm recomputed on a plain (non-DDP) replica",
+    )
     args = parser.parse_args()
 
     dist.init_process_group("gloo")
@@ -90,11 +105,12 @@ def main() -> None:
                     os.kill(os.getpid(), signal.SIGKILL)
                 if args.fault == "hang":
                     threading.Event().wait()  # forever: the test kills the job
+            reference = {"ref_local_norm": reference_norm(model.module, x, y)} if args.reference_norm else {}
             loss = nn.functional.mse_loss(model(x), y)
             loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
-            run.log({"loss": loss})
+            run.log({"loss": loss, **reference})
             step += 1
             if step >= args.steps:
                 break
