@@ -155,7 +155,7 @@ def test_a_hung_collective_is_a_stalled_run(server: Srv, tmp_path: Path) -> None
         env={"GRADSIGHT_HEARTBEAT_S": "0.5"},
     )
     try:
-        wait_until(lambda: (tmp_path / "hung.id").exists(), 60, "the job to start")
+        wait_until((tmp_path / "hung.id").exists, 60, "the job to start")
         run_id = (tmp_path / "hung.id").read_text()
 
         def stalled() -> list[dict[str, object]]:
