@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--project", default="distributed")
     parser.add_argument("--name", default="ddp")
     parser.add_argument("--run-id-file", type=Path)
+    parser.add_argument("--wrap", default="ddp", choices=["ddp", "fsdp"], help="DDP, or FSDP2's fully_shard")
     parser.add_argument(
         "--reference-norm",
         action="store_true",
@@ -88,7 +89,15 @@ def main() -> None:
         sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=0)
     loader = DataLoader(data, batch_size=args.batch, sampler=sampler, drop_last=True)
 
-    model = DistributedDataParallel(nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 1)))
+    net = nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 1))
+    if args.wrap == "fsdp":
+        from torch.distributed.fsdp import fully_shard
+
+        for layer in (net[0], net[2]):
+            fully_shard(layer)
+        model: nn.Module = fully_shard(net)
+    else:
+        model = DistributedDataParallel(net)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     run.watch(model, opt)
 
@@ -105,7 +114,7 @@ def main() -> None:
                     os.kill(os.getpid(), signal.SIGKILL)
                 if args.fault == "hang":
                     threading.Event().wait()  # forever: the test kills the job
-            reference = {"ref_local_norm": reference_norm(model.module, x, y)} if args.reference_norm else {}
+            reference = {"ref_local_norm": reference_norm(net, x, y)} if args.reference_norm else {}
             loss = nn.functional.mse_loss(model(x), y)
             loss.backward()
             opt.step()

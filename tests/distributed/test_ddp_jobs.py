@@ -170,3 +170,19 @@ def test_a_hung_collective_is_a_stalled_run(server: Srv, tmp_path: Path) -> None
         assert get_run(srv.url, run_id)["status"] == "running"
     finally:
         stop(proc)
+
+
+def test_an_fsdp_job_ships_per_rank_scalars_and_never_blocks_on_a_collective(
+    server: Srv, tmp_path: Path
+) -> None:
+    """FSDP2 (fully_shard): parameters and gradients are DTensors whose norms would need a
+    collective; the agent must not issue one (rank 0 alone would wait for it forever)."""
+    srv, _ = server
+    # Exit status not checked: gloo may abort in its own teardown after the run finished.
+    run_id = run_job(srv.url, tmp_path, "fsdp", 2, "--steps", "30", "--wrap", "fsdp", check=False)
+    wait_until(lambda: get_run(srv.url, run_id)["status"] == "finished", 60, "the FSDP run to finish")
+    keys = set(httpx.get(f"{srv.url}/api/v1/runs/{run_id}/keys").json()["items"])
+    for k in range(2):
+        assert {f"rank/{k}/loss", f"rank/{k}/time/data_s", f"rank/{k}/time/forward_s"} <= keys
+        assert set(raw_series(srv.url, run_id, f"rank/{k}/loss")) == set(range(30))
+    assert not [k for k in keys if k.startswith("grad_norm")]  # sharded: not measured (docs/distributed.md)

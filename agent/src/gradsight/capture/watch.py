@@ -98,6 +98,13 @@ def _attach_local(model: torch.nn.Module, names: dict[int, str]) -> LocalGradNor
     return local_norm.attach(model, names)
 
 
+def _sharded(model: torch.nn.Module, params: Sequence[torch.nn.Parameter]) -> bool:
+    """FSDP: the wrapper of FSDP1, or FSDP2's DTensor parameters."""
+    if type(model).__name__ == "FullyShardedDataParallel":
+        return True
+    return any(type(p).__name__ == "DTensor" or type(p.data).__name__ == "DTensor" for p in params)
+
+
 class Watcher:
     def __init__(
         self,
@@ -147,13 +154,23 @@ class Watcher:
             )
             for opt in self._optimizers
         ]
+        sharded = _sharded(model, [p for _, p in trainable])
+        # Per-layer statistics are rank 0's job (the other ranks' are the same numbers after
+        # the all-reduce) and are off for sharded models: reading a DTensor's norm is a
+        # collective, which the agent must never issue (docs/distributed.md).
+        self._per_layer = options.main and not sharded
+        if sharded and options.main:
+            log.warning(
+                "gradsight: the model's parameters are sharded (FSDP): gradient and per-layer telemetry "
+                "are off (reading them would need a collective); loss, timings and throughput are captured"
+            )
         self._spectral = (
             Spectral(trainable, self._include, options.spectral_every)
-            if options.spectral_every and options.main
+            if options.spectral_every and self._per_layer
             else None
         )
-        self._acts = ActivationMonitor(model, keep) if options.activations and options.main else None
-        self._local = _attach_local(model, self._names) if options.local_norm else None
+        self._acts = ActivationMonitor(model, keep) if options.activations and self._per_layer else None
+        self._local = _attach_local(model, self._names) if options.local_norm and not sharded else None
         self._noise = NoiseScale(options.noise_scale_ema) if options.main and options.world_size > 1 else None
         self._rank_stats: RankGradStats | None = None
         self._flops = FlopMeter(self.n_params)
@@ -233,7 +250,7 @@ class Watcher:
             if data is not None:
                 self._recorder.add("time/data_s", data)
             step = self._recorder.step
-            self._update_step = self._opts.main and step % self._opts.update_every == 0
+            self._update_step = self._per_layer and step % self._opts.update_every == 0
             self._norms = None
             self._updates = None
             self._rank_stats = None
@@ -282,7 +299,7 @@ class Watcher:
             norms.add([self._names.get(id(p), f"param{i}") for i, p in enumerate(chosen)], chosen, vector)
 
     def before_clip(self, params: list[torch.Tensor]) -> None:
-        if not self._opts.main:
+        if not self._per_layer:
             return
         self._errors.guard("clip hook")(self._measure)(
             [p for p in params if id(p) in self._trainable_ids]  # type: ignore[misc]
@@ -290,7 +307,7 @@ class Watcher:
 
     def after_clip(self, params: list[torch.Tensor], max_norm: float, total: torch.Tensor) -> None:
         def record() -> None:
-            if self._opts.main and any(id(p) in self._trainable_ids for p in params):
+            if self._per_layer and any(id(p) in self._trainable_ids for p in params):
                 self._grad_norms().clip = (Deferred(total), max_norm)
 
         self._errors.guard("clip hook")(record)()
@@ -319,7 +336,7 @@ class Watcher:
                 {"flops_per_step": self._flops.flops_per_step, "flops_method": self._flops.method}
             )
         params, tracker = self._tracker(optimizer)
-        if self._opts.main:
+        if self._per_layer:
             self._measure(params)
         if self._local is not None and self._rank_stats is None:
             self._take_local()
