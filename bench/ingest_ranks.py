@@ -57,7 +57,7 @@ def poster(
     try:
         for batch_id, body, points in batches:
             if flush is None:
-                if not tracker.wait_room(run_id + batch_id.split(":")[0], 1, stop):
+                if not tracker.wait_room(run_id + batch_id.partition(":")[0], 1, stop):
                     return
             else:
                 pause = next_at - time.monotonic()
@@ -71,7 +71,7 @@ def poster(
                 "Content-Type": wire.CONTENT_TYPE, "Content-Encoding": "gzip"})  # fmt: skip
             if response.status != 202:
                 raise RuntimeError(f"batch refused: {response.status} {response.body[:300]!r}")
-            tracker.on_sent(run_id + batch_id.split(":")[0], batch_id, t0, points, time.monotonic() - t0)
+            tracker.on_sent(run_id + batch_id.partition(":")[0], batch_id, t0, points, time.monotonic() - t0)
     finally:
         client.close()
 
@@ -80,7 +80,7 @@ class RankTracker(Tracker):
     """Tracks in-flight batches per rank (the notices carry the run id and the batch id)."""
 
     def on_done(self, run_id: str, batch_id: str, t: float) -> None:
-        super().on_done(run_id + batch_id.split(":")[0], batch_id, t)
+        super().on_done(run_id + batch_id.partition(":")[0], batch_id, t)
 
 
 def phase(url: str, run_id: str, per_rank: list[list[tuple[str, bytes, int]]], tracker: Tracker,
@@ -117,7 +117,7 @@ def merged(per_rank: list[list[tuple[str, bytes, int]]], sims: list[SimRank], st
         blocks = []
         step_arr = np.arange(b * steps, (b + 1) * steps, dtype=np.int64)
         for sim in sims:
-            keys = sim.keys()
+            keys = sim.key_names()
             values = np.random.default_rng(b).random((len(keys), steps))
             blocks.append(Block(tuple(keys), step_arr, values))
         cols = Columns(blocks=blocks, wall_steps=step_arr, wall_time=1.7e9 + step_arr.astype(np.float64))
@@ -139,14 +139,24 @@ def main() -> None:
 
     n_paced = int(args.duration / args.flush) + 3
     n_sat = 400
-    sims = [SimRank("job-paced", k, layers=args.layers if k == 0 else 0, agent_id=f"r{k}") for k in range(args.ranks)]
-    paced = [[sim.batch(b * args.steps_per_flush, args.steps_per_flush) for b in range(n_paced)] for sim in sims]
+    sims = [
+        SimRank("job-paced", k, layers=args.layers if k == 0 else 0, agent_id=f"r{k}")
+        for k in range(args.ranks)
+    ]
+    paced = [
+        [sim.batch(b * args.steps_per_flush, args.steps_per_flush) for b in range(n_paced)] for sim in sims
+    ]
     per_flush = sum(batches[0][2] for batches in paced)
-    print(f"{args.ranks} ranks of one run; rank 0 ships {len(sims[0].keys())} keys, the others "
-          f"{len(sims[-1].keys())}; {per_flush:,} points per flush ({args.steps_per_flush} steps every "
+    print(f"{args.ranks} ranks of one run; rank 0 ships {len(sims[0].key_names())} keys, the others "
+          f"{len(sims[-1].key_names())}; {per_flush:,} points per flush ({args.steps_per_flush} steps every "
           f"{args.flush:g} s), {per_flush / args.flush:,.0f} points/s offered; {args.workers} worker(s)", flush=True)  # fmt: skip
-    sat_sims = [SimRank("job-saturated", k, layers=args.layers if k == 0 else 0, agent_id=f"s{k}") for k in range(args.ranks)]
-    saturated = [[sim.batch(b * args.steps_per_flush, args.steps_per_flush) for b in range(n_sat)] for sim in sat_sims]
+    sat_sims = [
+        SimRank("job-saturated", k, layers=args.layers if k == 0 else 0, agent_id=f"s{k}")
+        for k in range(args.ranks)
+    ]
+    saturated = [
+        [sim.batch(b * args.steps_per_flush, args.steps_per_flush) for b in range(n_sat)] for sim in sat_sims
+    ]
     one = merged(paced, sims, args.steps_per_flush, n_paced, "job-one")
 
     with stack_up(args.workers, args.concurrency) as stack:

@@ -13,7 +13,9 @@ from gradsight.distributed.topology import Topology, discover, job_run_id
 
 def test_rank_and_world_come_from_the_launchers_environment() -> None:
     assert discover({"RANK": "3", "WORLD_SIZE": "8", "LOCAL_RANK": "1"}) == Topology(3, 8, 1, "env")
-    assert discover({"SLURM_PROCID": "2", "SLURM_NTASKS": "4", "SLURM_LOCALID": "0"}) == Topology(2, 4, 0, "slurm")
+    assert discover({"SLURM_PROCID": "2", "SLURM_NTASKS": "4", "SLURM_LOCALID": "0"}) == Topology(
+        2, 4, 0, "slurm"
+    )
     assert discover({}) == Topology()
     assert discover({"RANK": "5", "WORLD_SIZE": "2"}) == Topology()  # inconsistent: not trusted
 
@@ -23,7 +25,9 @@ def test_every_rank_of_a_job_derives_the_same_run_id_and_other_jobs_another() ->
     same = job_run_id({**job, "RANK": "7", "LOCAL_RANK": "3"})
     assert job_run_id(job) == same and same is not None and same.startswith("job-") and len(same) <= 64
     assert job_run_id({**job, "TORCHELASTIC_RUN_ID": "c3d4"}) != same
-    assert job_run_id({"TORCHELASTIC_RUN_ID": "none", "MASTER_PORT": "29500"}) is None  # torchrun's placeholder
+    assert (
+        job_run_id({"TORCHELASTIC_RUN_ID": "none", "MASTER_PORT": "29500"}) is None
+    )  # torchrun's placeholder
     assert job_run_id({"SLURM_JOB_ID": "991", "SLURM_STEP_ID": "0"}) is not None
 
 
@@ -44,7 +48,9 @@ def test_other_ranks_ship_only_their_own_scalars_at_their_cadence() -> None:
     assert keys.names("acc", 30) == ("rank/3/acc",)
     assert keys.names("grad_norm", 20) == ()  # identical to rank 0's after the all-reduce
     assert keys.names("grad_norm/fc.weight", 20) == ()
-    assert keys.names(f"{LOCAL_NORM}/fc.weight", 7) == ("rank/3/grad_norm/fc.weight",)  # sampled by its own cadence
+    assert keys.names(f"{LOCAL_NORM}/fc.weight", 7) == (
+        "rank/3/grad_norm/fc.weight",
+    )  # sampled by its own cadence
     assert keys.names("agent/errors", 21) == ("rank/3/agent/errors",)
     assert keys.names("val/loss", 20) == ()
 

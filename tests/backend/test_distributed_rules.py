@@ -19,7 +19,9 @@ def ranks_data(world: int, seed: int = 0, **faults: float) -> RunData:
     trend = 2.0 * np.exp(-STEPS / 80) + 0.3
     series: dict[str, Series] = {}
     for k in range(world):
-        loss = trend + rng.normal(scale=0.05, size=STEPS.size) + (faults.get("offset", 0.0) if k == 3 else 0.0)
+        loss = (
+            trend + rng.normal(scale=0.05, size=STEPS.size) + (faults.get("offset", 0.0) if k == 3 else 0.0)
+        )
         data = rng.uniform(0.001, 0.002, STEPS.size) + (faults.get("slow_data", 0.0) if k == 5 else 0.0)
         forward = rng.uniform(0.010, 0.012, STEPS.size) + (faults.get("slow_forward", 0.0) if k == 5 else 0.0)
         series[f"rank/{k}/loss"] = Series.of(STEPS, loss)

@@ -44,7 +44,9 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
 
 
 @pytest.mark.parametrize("backend", ["postgres_stack", "sqlite_server"])
-def test_concurrent_ranks_of_one_run_lose_and_duplicate_nothing(backend: str, request: pytest.FixtureRequest) -> None:
+def test_concurrent_ranks_of_one_run_lose_and_duplicate_nothing(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
     url, database_url = request.getfixturevalue(backend)
     run_id = f"ranks-{backend.replace('_', '-')}"
     create_run(url, run_id)
@@ -58,17 +60,18 @@ def test_concurrent_ranks_of_one_run_lose_and_duplicate_nothing(backend: str, re
     want_points = sum(points for _, _, points in batches)
 
     def settled() -> bool:
-        return ledger_states(database_url, run_id) == {"applied": len(batches)} and sum(
-            total for total, _ in stored_points(database_url, run_id).values()
-        ) == want_points
+        return (
+            ledger_states(database_url, run_id) == {"applied": len(batches)}
+            and sum(total for total, _ in stored_points(database_url, run_id).values()) == want_points
+        )
 
     wait_until(settled, 120, f"{len(batches)} batches of {RANKS} ranks to be applied", interval=0.5)
     stored = stored_points(database_url, run_id)
     assert all(total == distinct == BATCHES * STEPS for total, distinct in stored.values()), stored
     keys = set(httpx.get(f"{url}/api/v1/runs/{run_id}/keys").json()["items"])
-    assert keys == {k for sim in sims for k in sim.keys()}
+    assert keys == {k for sim in sims for k in sim.key_names()}
     for sim in (sims[0], sims[7], sims[-1]):  # values, not just counts
-        for i, key in enumerate(sim.keys()[:6]):
+        for i, key in enumerate(sim.key_names()[:6]):
             got = raw_series(url, run_id, key)
             assert got == {s: pytest.approx(value(sim.rank, i, s)) for s in range(BATCHES * STEPS)}
     run = httpx.get(f"{url}/api/v1/runs/{run_id}").json()
@@ -86,14 +89,32 @@ def test_ranks_finishing_in_any_order_leave_the_run_finished_by_rank_0(
 
     url, _ = sqlite_server
     settings = AgentSettings(url=url, spool_dir=tmp_path / "spool", flush_interval_s=0.1)
-    other = Run(run_id="finish-order", project="ranks", name=None, config={}, settings=settings, topology=Topology(1, 2))
+    other = Run(
+        run_id="finish-order",
+        project="ranks",
+        name=None,
+        config={},
+        settings=settings,
+        topology=Topology(1, 2),
+    )
     other.log({"loss": 1.0}, step=0)
     other.finish()
     status = httpx.get(f"{url}/api/v1/runs/finish-order").json()["status"]
     assert status == "running"  # rank 1 is done; the job is not
-    main = Run(run_id="finish-order", project="ranks", name=None, config={}, settings=settings, topology=Topology(0, 2))
+    main = Run(
+        run_id="finish-order",
+        project="ranks",
+        name=None,
+        config={},
+        settings=settings,
+        topology=Topology(0, 2),
+    )
     main.log({"loss": 2.0}, step=0)
     main.finish()
-    wait_until(lambda: httpx.get(f"{url}/api/v1/runs/finish-order").json()["status"] == "finished", 20, "finished")
+    wait_until(
+        lambda: httpx.get(f"{url}/api/v1/runs/finish-order").json()["status"] == "finished", 20, "finished"
+    )
     assert raw_series(url, "finish-order", "rank/1/loss") == {0: 1.0}
-    assert raw_series(url, "finish-order", "loss") == {0: 2.0} == raw_series(url, "finish-order", "rank/0/loss")
+    assert (
+        raw_series(url, "finish-order", "loss") == {0: 2.0} == raw_series(url, "finish-order", "rank/0/loss")
+    )

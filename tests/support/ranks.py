@@ -38,7 +38,7 @@ class SimRank:
     def __post_init__(self) -> None:
         self.agent_id = self.agent_id or f"sim{self.rank:x}-{self.run_id[-6:]}"
 
-    def keys(self) -> list[str]:
+    def key_names(self) -> list[str]:
         own = [f"rank/{self.rank}/{m}" for m in RANK_METRICS]
         if self.rank == 0:
             own += list(GLOBAL) + [f"grad_norm/layer{i}.weight" for i in range(self.layers)]
@@ -48,7 +48,7 @@ class SimRank:
         """(batch id, encoded body, points) of the next batch: steps first_step … +n_steps."""
         self.seq += 1
         steps = np.arange(first_step, first_step + n_steps, dtype=np.int64)
-        keys = self.keys()
+        keys = self.key_names()
         values = np.array([[value(self.rank, i, int(s)) for s in steps] for i in range(len(keys))])
         cols = Columns(
             blocks=[Block(keys=tuple(keys), steps=steps, values=values)],
@@ -62,7 +62,9 @@ class SimRank:
 def create_run(url: str, run_id: str, project: str = "ranks") -> None:
     client = HttpClient(url)
     try:
-        response = client.post_json("/api/v1/runs", {"id": run_id, "project": project, "name": run_id, "config": {}})
+        response = client.post_json(
+            "/api/v1/runs", {"id": run_id, "project": project, "name": run_id, "config": {}}
+        )
         assert response.ok, response.body
     finally:
         client.close()
