@@ -138,7 +138,12 @@ def record_progress(
 ) -> Run | None:
     """After a batch: advance last_step, mark the run alive (a crashed run that sends again is
     running again) or finished. A late batch never reopens a finished run."""
-    run = session.get(Run, run_pk, with_for_update=True)
+    # FOR NO KEY UPDATE, not FOR UPDATE: this transaction already holds a FOR KEY SHARE lock
+    # on the run row (taken by its inserts into tables whose foreign keys point at it), and
+    # two applies of the same run (the ranks of one job) upgrading that to FOR UPDATE
+    # deadlock each other. NO KEY UPDATE does not conflict with KEY SHARE; it still orders
+    # concurrent progress updates of the run.
+    run = session.get(Run, run_pk, with_for_update={"key_share": True})
     if run is None:
         return None
     t = now()
