@@ -122,3 +122,35 @@ def test_ranks_finishing_in_any_order_leave_the_run_finished_by_rank_0(
     assert (
         raw_series(url, "finish-order", "loss") == {0: 2.0} == raw_series(url, "finish-order", "rank/0/loss")
     )
+
+
+def test_a_heartbeat_asks_the_workers_for_a_diagnosis_pass(postgres_stack: tuple[str, str, Stack]) -> None:
+    """A run whose agents only heartbeat (a hung job) still gets diagnosed: stalled_run needs
+    a pass, and no batch will ask for one (ingest/service.py, request_diagnosis)."""
+    from sqlalchemy import create_engine, text
+
+    from gradsight.transport import wire
+    from gradsight.transport.columns import Columns
+
+    url, database_url, _ = postgres_stack
+    create_run(url, "heartbeat-only")
+    body = wire.encode(wire.document("heartbeat-only", "agent-1:hb", Columns()))
+    response = httpx.post(
+        f"{url}/api/v1/runs/heartbeat-only/batches",
+        content=body,
+        headers={"Content-Type": wire.CONTENT_TYPE, "Content-Encoding": "gzip"},
+    )
+    assert response.status_code == 202 and response.json()["status"] == "heartbeat"
+    engine = create_engine(database_url)
+    query = text(
+        "SELECT d.passes FROM diagnosis_state d JOIN runs r ON r.pk = d.run_pk WHERE r.id = 'heartbeat-only'"
+    )
+
+    def passed() -> bool:
+        with engine.connect() as conn:
+            return bool(conn.execute(query).scalar())
+
+    try:
+        wait_until(passed, 30, "a diagnosis pass of the heartbeat-only run", interval=0.3)
+    finally:
+        engine.dispose()
