@@ -265,6 +265,11 @@ class Sender:
 
     def _write_run_file(self) -> None:
         if self._run_file_version != self._metadata_version:
+            if not self._finishes_run and self._spool.read_run() is not None:
+                # Ranks of a job on one host share the run's spool directory; rank 0's run.json
+                # (config, model metadata) must not be replaced by another rank's corner of it.
+                self._run_file_version = self._metadata_version
+                return
             body, version = self._run_request()
             self._spool.write_run(body)
             self._run_file_version = version
