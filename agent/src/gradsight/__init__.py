@@ -34,6 +34,7 @@ def init(
     ``"disabled"`` records nothing.
     """
     global _current
+    from gradsight.distributed.topology import discover, shared_run_id
     from gradsight.ids import new_run_id
     from gradsight.run import Run
     from gradsight.settings import AgentSettings
@@ -46,7 +47,9 @@ def init(
     if mode is not None:
         overrides["mode"] = mode
     settings = AgentSettings(**overrides)  # arguments win over GRADSIGHT_* variables
-    run_id = resume or settings.run_id or new_run_id()
+    # Under torchrun (or any launcher), every rank of a job joins one run (docs/distributed.md).
+    topology = discover()
+    run_id = resume or settings.run_id or shared_run_id(topology, new_run_id(), settings.run_id_timeout_s)
     if _current is not None:
         _current.finish()
     _current = Run(
@@ -55,6 +58,7 @@ def init(
         name=name,
         config=config,
         settings=settings,
+        topology=topology,
     )
     return _current
 

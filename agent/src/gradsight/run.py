@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from gradsight import metadata as metadata_mod
 from gradsight.capture.record import Recorder, Value
+from gradsight.distributed.keys import RankKeys
+from gradsight.distributed.topology import Topology
 from gradsight.errors import ErrorLog
 from gradsight.settings import AgentSettings
 from gradsight.transport.sender import Sender
@@ -76,6 +78,30 @@ def model_metadata(model: torch.nn.Module) -> dict[str, Any]:
     }
 
 
+def rank_metadata(topology: Topology, settings: AgentSettings) -> dict[str, Any]:
+    """What this rank adds to the run's metadata: rank 0 everything, plus the job's layout;
+    other ranks only ``rank/<k>`` (their host and process), which the server's shallow merge
+    keeps side by side."""
+    base = metadata_mod.collect()
+    own = {"host": base["host"], "pid": base["pid"], "local_rank": topology.local_rank}
+    if not topology.distributed:
+        return base
+    if not topology.is_main:
+        return {f"rank/{topology.rank}": own}
+    return {
+        **base,
+        "world_size": topology.world_size,
+        "distributed": {
+            "world_size": topology.world_size,
+            "launcher": topology.source,
+            "rank_every": settings.rank_every,
+            "rank_layers_every": settings.rank_layers_every,
+            "local_grad_norm": settings.ddp_hook,
+        },
+        "rank/0": own,
+    }
+
+
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested dicts become ``a/b`` keys (the separator of our metric names)."""
     out: dict[str, Any] = {}
@@ -116,12 +142,15 @@ class Run:
         name: str | None,
         config: Mapping[str, Any] | None,
         settings: AgentSettings,
+        topology: Topology | None = None,
     ) -> None:
         self.id = run_id
         self.project = project
         self.name = name or run_id
         self.config: dict[str, Any] = dict(config or {})
         self.settings = settings
+        self.topology = topology or Topology()
+        """This process's rank and the job's world size (docs/distributed.md)."""
         self.errors = ErrorLog()
         self._recorder = Recorder(max_closed=settings.max_buffer_steps)
         self._watchers: list[Watcher] = []
@@ -129,9 +158,23 @@ class Run:
         self._lock = threading.Lock()
         self._sender: Sender | None = None
         if settings.mode != "disabled":
-            body = {"id": run_id, "project": project, "name": self.name, "config": jsonable(self.config)}
+            main = self.topology.is_main
+            # Ranks other than 0 send no config and only their own corner of the metadata:
+            # the server merges each POST /runs into the run, and rank 0's must win.
+            body = {
+                "id": run_id,
+                "project": project,
+                "name": self.name,
+                "config": jsonable(self.config) if main else {},
+            }
+            keys = RankKeys(self.topology, settings.rank_every, settings.rank_keys)
             self._sender = Sender(
-                body, self._recorder, settings, self.errors, functools.cache(metadata_mod.collect)
+                body,
+                self._recorder,
+                settings,
+                self.errors,
+                functools.cache(functools.partial(rank_metadata, self.topology, settings)),
+                keys,
             )
             self._sender.start()
         atexit.register(self._at_exit)
@@ -193,6 +236,11 @@ class Run:
             exclude=exclude,
             scaler=scaler,
             peak_tflops=self.settings.peak_tflops,
+            main=self.topology.is_main,
+            world_size=self.topology.world_size,
+            local_norm=self.settings.ddp_hook and self.topology.distributed,
+            rank_layers_every=self.settings.rank_layers_every,
+            noise_scale_ema=self.settings.noise_scale_ema,
         )
         on_metadata = self._sender.add_metadata if self._sender is not None else None
         try:
@@ -201,7 +249,7 @@ class Run:
             self.errors.report("watch", exc)
             return
         self._watchers.append(watcher)
-        if self._sender is not None:
+        if self._sender is not None and self.topology.is_main:
             self._sender.set_layers(watcher.layers)
             self._sender.add_metadata({**model_metadata(model), "optimizers": optimizer_metadata(optimizers)})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,6 +44,29 @@ class AgentSettings(BaseSettings):
     max_buffer_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     """Encoded batches held in memory when the spool cannot be written (disk full); beyond
     this the oldest are dropped and counted in ``agent/dropped_points``."""
+
+    # Data-parallel jobs (docs/distributed.md).
+    rank_every: int = Field(default=1, ge=1)
+    """Per-rank scalars (``rank/<k>/…``) are shipped every this many steps."""
+    rank_keys: str = "^loss$"
+    """Regex over ``run.log`` keys that every rank also ships as ``rank/<k>/<key>`` (ranks other
+    than 0 ship nothing else of what ``run.log`` receives)."""
+    rank_layers_every: int = Field(default=0, ge=0)
+    """Every this many steps each rank also ships its local per-parameter gradient norms
+    (``rank/<k>/grad_norm/<p>``); 0 = never."""
+    ddp_hook: bool = True
+    """Register a DDP communication hook that measures the local gradient before the
+    all-reduce (``rank/<k>/grad_norm``, ``grad_noise_scale``)."""
+    noise_scale_ema: float = Field(default=0.99, ge=0, lt=1)
+    """EMA factor of the gradient noise scale's numerator and denominator."""
+    run_id_timeout_s: float = Field(default=60.0, gt=0)
+    """How long a rank other than 0 waits for rank 0's run id in the process group's store."""
+
+    @field_validator("rank_keys")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        re.compile(value)
+        return value
 
     @field_validator("api_key", "run_id", "peak_tflops", mode="before")
     @classmethod

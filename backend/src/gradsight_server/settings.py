@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     stale_after_s: float = 600.0
     """A running run silent for this long becomes ``crashed`` (the agent heartbeats every 30 s)."""
 
+    stall_after_s: float = Field(default=300.0, gt=0)
+    """``stalled_run`` opens when a running run's steps have not advanced for this long (or for
+    much longer than its own slowest step so far, whichever is longer)."""
+
     maintenance_interval_s: float = Field(default=15.0, gt=0)
     """How often each API process sweeps stale runs and re-enqueues staged batches."""
 

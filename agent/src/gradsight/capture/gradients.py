@@ -93,6 +93,8 @@ class GradNorms:
         self.counts: list[tuple[list[str], Deferred | npt.NDArray[np.float64]]] = []
         self.covered: set[int] = set()  # id() of parameters already measured this step
         self.clip: tuple[Deferred, float] | None = None  # (total norm before clipping, max_norm)
+        self.total: float | None = None
+        """The global norm, once resolved (the gradient noise scale reads it)."""
         self._step = step
         self._emit = emit_per_param
         self._include = include
@@ -139,6 +141,7 @@ class GradNorms:
             for name, value in zip(names, norms.tolist(), strict=True):
                 if self._include is None or name in self._include:
                     out[f"grad_norm/{name}"] = value
+        self.total = out.get("grad_norm")
         for count_names, counts in self.counts:
             values = counts.resolve_vector() if isinstance(counts, Deferred) else counts
             for name, value in zip(count_names, values.tolist(), strict=True):

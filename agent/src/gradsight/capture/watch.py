@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -38,6 +38,11 @@ from gradsight.capture.spectral import Spectral
 from gradsight.capture.system import SystemSampler, cuda_memory, first_device
 from gradsight.capture.timing import StepClock, now
 from gradsight.capture.updates import UpdateStep, UpdateTracker
+from gradsight.distributed.noise_scale import NoiseScale
+
+if TYPE_CHECKING:
+    from gradsight.distributed.local_norm import LocalGradNorm
+from gradsight.distributed.stats import RankGradStats
 from gradsight.errors import ErrorLog
 
 log = logging.getLogger("gradsight")
@@ -54,6 +59,13 @@ class WatchOptions:
     exclude: str | None = None
     scaler: Any = None
     peak_tflops: float | None = None
+    # Data-parallel jobs (docs/distributed.md): ranks other than 0 skip the per-layer work
+    # whose results only rank 0 ships; every rank measures its local gradient norm.
+    main: bool = True
+    world_size: int = 1
+    local_norm: bool = True
+    rank_layers_every: int = 0
+    noise_scale_ema: float = 0.99
 
 
 def infer_batch(args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[int, int]:
@@ -74,6 +86,23 @@ def name_filter(include: str | None, exclude: str | None) -> Callable[[str], boo
     inc = re.compile(include) if include else None
     exc = re.compile(exclude) if exclude else None
     return lambda name: (inc is None or bool(inc.search(name))) and (exc is None or not exc.search(name))
+
+
+def _attach_local(model: torch.nn.Module, names: dict[int, str]) -> LocalGradNorm | None:
+    """The DDP communication hook for rank-local gradient norms (imported only when the
+    model is a DDP module: ``torch.distributed`` is missing from some builds)."""
+    if not (torch.distributed.is_available() and type(model).__name__ == "DistributedDataParallel"):
+        return None
+    from gradsight.distributed import local_norm
+
+    return local_norm.attach(model, names)
+
+
+def _sharded(model: torch.nn.Module, params: Sequence[torch.nn.Parameter]) -> bool:
+    """FSDP: the wrapper of FSDP1, or FSDP2's DTensor parameters."""
+    if type(model).__name__ == "FullyShardedDataParallel":
+        return True
+    return any(type(p).__name__ == "DTensor" or type(p.data).__name__ == "DTensor" for p in params)
 
 
 class Watcher:
@@ -125,10 +154,25 @@ class Watcher:
             )
             for opt in self._optimizers
         ]
+        sharded = _sharded(model, [p for _, p in trainable])
+        # Per-layer statistics are rank 0's job (the other ranks' are the same numbers after
+        # the all-reduce) and are off for sharded models: reading a DTensor's norm is a
+        # collective, which the agent must never issue (docs/distributed.md).
+        self._per_layer = options.main and not sharded
+        if sharded and options.main:
+            log.warning(
+                "gradsight: the model's parameters are sharded (FSDP): gradient and per-layer telemetry "
+                "are off (reading them would need a collective); loss, timings and throughput are captured"
+            )
         self._spectral = (
-            Spectral(trainable, self._include, options.spectral_every) if options.spectral_every else None
+            Spectral(trainable, self._include, options.spectral_every)
+            if options.spectral_every and self._per_layer
+            else None
         )
-        self._acts = ActivationMonitor(model, keep) if options.activations else None
+        self._acts = ActivationMonitor(model, keep) if options.activations and self._per_layer else None
+        self._local = _attach_local(model, self._names) if options.local_norm and not sharded else None
+        self._noise = NoiseScale(options.noise_scale_ema) if options.main and options.world_size > 1 else None
+        self._rank_stats: RankGradStats | None = None
         self._flops = FlopMeter(self.n_params)
         self._peak = peak_flops(device, options.peak_tflops)
         self._scaler = None
@@ -177,6 +221,8 @@ class Watcher:
             handle.remove()
         self._handles.clear()
         clipping.detach(self)
+        if self._local is not None:
+            self._local.detach()
         if self._acts is not None:
             self._acts.remove()
         if self._scaler is not None:
@@ -204,9 +250,14 @@ class Watcher:
             if data is not None:
                 self._recorder.add("time/data_s", data)
             step = self._recorder.step
-            self._update_step = step % self._opts.update_every == 0
+            self._update_step = self._per_layer and step % self._opts.update_every == 0
             self._norms = None
             self._updates = None
+            self._rank_stats = None
+            if self._local is not None:
+                self._local.reset()  # what a step the scaler skipped left behind
+                every = self._opts.rank_layers_every
+                self._local.layers_due = every > 0 and step % every == 0
             self._snapshots = {}
             self._samples = self._tokens = 0
             self._explicit = (None, None)
@@ -248,13 +299,15 @@ class Watcher:
             norms.add([self._names.get(id(p), f"param{i}") for i, p in enumerate(chosen)], chosen, vector)
 
     def before_clip(self, params: list[torch.Tensor]) -> None:
+        if not self._per_layer:
+            return
         self._errors.guard("clip hook")(self._measure)(
             [p for p in params if id(p) in self._trainable_ids]  # type: ignore[misc]
         )
 
     def after_clip(self, params: list[torch.Tensor], max_norm: float, total: torch.Tensor) -> None:
         def record() -> None:
-            if any(id(p) in self._trainable_ids for p in params):
+            if self._per_layer and any(id(p) in self._trainable_ids for p in params):
                 self._grad_norms().clip = (Deferred(total), max_norm)
 
         self._errors.guard("clip hook")(record)()
@@ -283,12 +336,31 @@ class Watcher:
                 {"flops_per_step": self._flops.flops_per_step, "flops_method": self._flops.method}
             )
         params, tracker = self._tracker(optimizer)
-        self._measure(params)
+        if self._per_layer:
+            self._measure(params)
+        if self._local is not None and self._rank_stats is None:
+            self._take_local()
         if self._update_step:
             self._snapshots[id(optimizer)] = tracker.before_step()
             state = adam_state_stats(optimizer, self._names, self._include)
             if state is not None:
                 self._recorder.add_pending(state)
+
+    def _take_local(self) -> None:
+        """The step's local gradient (the comm hook ran during backward), for rank/<k>/grad_norm
+        and the noise scale; the global norms of this step resolve before it (pending order)."""
+        assert self._local is not None
+        local_sq, layers = self._local.take()
+        if local_sq is None and not layers:
+            return
+        scaler = self._opts.scaler
+        scale = getattr(scaler, "_scale", None) if scaler is not None and scaler.is_enabled() else None
+        if local_sq is not None and isinstance(scale, torch.Tensor):
+            # AMP: the bucket holds scaled gradients, the optimizer sees unscaled ones.
+            local_sq = local_sq / scale.float().square()
+            layers = [(names, norms / scale.float()) for names, norms in layers]
+        self._rank_stats = RankGradStats(local_sq, layers, self._norms, self._opts.world_size, self._noise)
+        self._recorder.add_pending(self._rank_stats)
 
     def _on_post_step(self, optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
         self.optimizer_steps += 1
@@ -334,6 +406,8 @@ class Watcher:
     def _record_throughput(self, step_s: float) -> None:
         samples = self._explicit[0] if self._explicit[0] is not None else self._samples
         tokens = self._explicit[1] if self._explicit[1] is not None else self._tokens
+        if self._rank_stats is not None:
+            self._rank_stats.samples = samples
         if step_s <= 0:
             return
         if samples:

@@ -45,9 +45,15 @@ class Columns:
 
 
 OnError = Callable[[str, BaseException], None]
+Names = Callable[[str, int], Sequence[str]]
+"""The names a key is shipped under at a step (distributed/keys.py); empty drops it."""
 
 
-def build(records: Sequence[StepRecord], on_error: OnError) -> Columns:
+def _same(key: str, _step: int) -> tuple[str, ...]:
+    return (key,)
+
+
+def build(records: Sequence[StepRecord], on_error: OnError, names: Names = _same) -> Columns:
     """Resolve and group records. A value that fails to resolve is skipped and reported."""
     table: dict[str, dict[int, tuple[float, int]]] = defaultdict(dict)
     wall: dict[int, float] = {}
@@ -61,11 +67,13 @@ def build(records: Sequence[StepRecord], on_error: OnError) -> Columns:
                 except Exception as exc:
                     on_error("resolve", exc)
             if resolved:
-                table[key][step] = (mean(resolved), len(resolved))
+                for name in names(key, step):
+                    table[name][step] = (mean(resolved), len(resolved))
         for pending in record.pending:
             try:
                 for key, value in pending.resolve().items():
-                    table[key][step] = (value, 1)
+                    for name in names(key, step):
+                        table[name][step] = (value, 1)
             except Exception as exc:
                 on_error("resolve", exc)
         wall[step] = record.wall  # a later record of the same step (a re-log) wins

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from gradsight.capture.record import Recorder
+from gradsight.distributed.keys import RankKeys
+from gradsight.distributed.topology import Topology
 from gradsight.errors import ErrorLog
 from gradsight.ids import new_agent_id
 from gradsight.settings import AgentSettings
@@ -65,6 +67,7 @@ class Sender:
         settings: AgentSettings,
         errors: ErrorLog,
         metadata: Callable[[], dict[str, Any]],
+        keys: RankKeys | None = None,
     ) -> None:
         self.run_id: str = run_body["id"]
         self._run_body = run_body
@@ -72,6 +75,10 @@ class Sender:
         self._settings = settings
         self._errors = errors
         self._metadata = metadata
+        self._keys = keys or RankKeys(Topology())
+        # Only rank 0's last batch finishes the run: the other ranks of a job may end a moment
+        # before or after it, and their data is still stored (a late batch never reopens it).
+        self._finishes_run = self._keys.topology.is_main
         self._offline = settings.mode == "offline"
         self._spool = RunSpool(settings.spool_dir, self.run_id)
         self._outbox = Outbox(settings.max_buffer_bytes)
@@ -175,7 +182,7 @@ class Sender:
         records = self._recorder.drain(close_open=final)
         with self._lock:
             layers, self._layers = self._layers, None
-        cols = columns_mod.build(records, self._errors.report)
+        cols = columns_mod.build(records, self._errors.report, self._keys.names)
         if cols.last_step is not None:
             self._last_step = cols.last_step
         self._add_agent_counters(cols)
@@ -195,7 +202,9 @@ class Sender:
     def _enqueue(self, cols: columns_mod.Columns, final: bool, layers: list[str] | None) -> None:
         self._seq += 1
         batch_id = f"{self._agent_id}:{self._seq}"
-        body = wire.encode(wire.document(self.run_id, batch_id, cols, final=final, layers=layers))
+        body = wire.encode(
+            wire.document(self.run_id, batch_id, cols, final=final and self._finishes_run, layers=layers)
+        )
         name = batch_name(self._started_ms, self._agent_id, self._seq)
         self._outbox.add(Item(batch_id, name, cols.n_points, body, final=final))
 
@@ -205,9 +214,10 @@ class Sender:
         if self._last_step is None or counters == self._reported:
             return
         self._reported = counters
+        names = [self._keys.names(key, self._last_step) for key in ("agent/dropped_points", "agent/errors")]
         cols.blocks.append(
             columns_mod.Block(
-                keys=("agent/dropped_points", "agent/errors"),
+                keys=(names[0][0], names[1][0]),
                 steps=np.array([self._last_step], dtype=np.int64),
                 values=np.array([[float(dropped)], [float(self._errors.count)]]),
             )
@@ -255,6 +265,11 @@ class Sender:
 
     def _write_run_file(self) -> None:
         if self._run_file_version != self._metadata_version:
+            if not self._finishes_run and self._spool.read_run() is not None:
+                # Ranks of a job on one host share the run's spool directory; rank 0's run.json
+                # (config, model metadata) must not be replaced by another rank's corner of it.
+                self._run_file_version = self._metadata_version
+                return
             body, version = self._run_request()
             self._spool.write_run(body)
             self._run_file_version = version

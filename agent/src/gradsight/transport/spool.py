@@ -74,7 +74,11 @@ class RunSpool:
 
     def append(self, name: str, body: bytes) -> Path:
         path = self.path / name
-        write_atomically(path, body)
+        try:
+            write_atomically(path, body)
+        except FileNotFoundError:  # another process of the run (a rank) removed it when empty
+            self.path.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, body)
         return path
 
     def batches(self) -> list[Path]:

@@ -50,7 +50,8 @@ def make_ingest(settings: Settings, db: Database, broadcaster: Broadcaster) -> I
         from gradsight_server.ingest.celery_app import CeleryQueue, make_celery
 
         return Ingest(
-            CeleryQueue(make_celery(settings)), listener=RedisListener(settings.redis_url, broadcaster)
+            CeleryQueue(make_celery(settings), settings.redis_url, settings.diagnosis_debounce_s),
+            listener=RedisListener(settings.redis_url, broadcaster),
         )
     debouncer = InProcessDebouncer(
         settings.diagnosis_debounce_s, functools.partial(diagnosis_pass, db, publish=broadcaster.publish)

@@ -20,7 +20,7 @@ from gradsight_server.diagnosis.advice import peak_lr
 from gradsight_server.diagnosis.signals import RunData
 from gradsight_server.diagnosis.stats import fmt, nice
 
-SIGNALS = ("lr", "throughput/tokens_per_s", "time/step_s", "grad_noise_scale")
+SIGNALS = ("lr", "throughput/tokens_per_s", "throughput/samples_per_s", "time/step_s", "grad_noise_scale")
 STEP_LAW_LR = (1.79, -0.713, 0.307)  # η* = a · N^b · D^c
 STEP_LAW_BATCH = (0.58, 0.571)  # B* = a · D^b tokens
 TOKEN_KEYS = ("total_tokens", "train_tokens", "tokens", "dataset_tokens", "num_tokens")
@@ -40,8 +40,8 @@ def _config_number(config: Any, keys: tuple[str, ...]) -> float | None:
     return None
 
 
-def tokens_per_step(data: RunData) -> float | None:
-    tps = data.get("throughput/tokens_per_s").finite()
+def tokens_per_step(data: RunData, key: str = "throughput/tokens_per_s") -> float | None:
+    tps = data.get(key).finite()
     step = data.get("time/step_s").finite()
     if not len(tps) or not len(step):
         return None
@@ -78,6 +78,9 @@ def advise(data: RunData) -> dict[str, Any]:
         "recommendations": [],
         "references": [ref.STEP_LAW.as_dict(), ref.MCCANDLISH.as_dict()],
     }
+    noise = out["gradient_noise_scale"]
+    if noise is not None and "recommendation" in noise:
+        out["recommendations"].append(noise["recommendation"])
     if not (isinstance(n, (int, float)) and n > 0 and d and d > 0 and per_step):
         out["note"] = (
             "Step Law applies to language-model pretraining: it needs the non-embedding parameter count "
@@ -123,13 +126,45 @@ def advise(data: RunData) -> dict[str, Any]:
     return out
 
 
+NOISE_FAR = 10.0
+"""A batch more than 10× above (or below) the noise scale is flagged (prior-art table: B > 10·B_simple
+wastes compute, B < 0.1·B_simple leaves parallelism unused)."""
+
+
 def _noise_scale(data: RunData) -> dict[str, Any] | None:
+    """McCandlish et al.'s critical batch size (the agent's smoothed B_simple, in samples)
+    against the job's global batch: rank 0's samples per step × the world size."""
     gns = data.get("grad_noise_scale").finite()
     if not len(gns):
         return None
     recent = float(np.median(gns.values[-50:]))
-    return {
+    out: dict[str, Any] = {
         "critical_batch": recent,
         "steps": len(gns),
         "note": "Batches well above this size waste compute; well below it, steps are noise-dominated.",
     }
+    local = tokens_per_step(data, "throughput/samples_per_s")
+    world = data.metadata.get("world_size")
+    if local and isinstance(world, int) and world > 0 and recent > 0:
+        batch = local * world
+        ratio = batch / recent
+        out.update({"batch": batch, "batch_ratio": ratio})
+        if ratio > NOISE_FAR:
+            out["recommendation"] = {
+                "action": "The batch is far above the critical batch size",
+                "detail": f"{fmt(batch)} samples per step is {fmt(ratio)}× the gradient noise scale ({fmt(recent)}): "
+                f"each extra sample buys little progress. A batch near {fmt(nice(recent))} (with the learning rate "
+                "re-tuned) reaches the same loss with less compute; or keep it and spend the compute on a larger model.",
+                "params": {"batch": {"from": batch, "to": nice(recent)}},
+                "references": [ref.MCCANDLISH.as_dict()],
+            }
+        elif ratio < 1 / NOISE_FAR:
+            out["recommendation"] = {
+                "action": "The batch is far below the critical batch size",
+                "detail": f"{fmt(batch)} samples per step is {fmt(ratio)}× the gradient noise scale ({fmt(recent)}): "
+                "steps are noise-dominated, so more data parallelism (more ranks, or a larger per-rank batch) would "
+                "speed training up almost linearly.",
+                "params": {"batch": {"from": batch, "to": nice(recent)}},
+                "references": [ref.MCCANDLISH.as_dict()],
+            }
+    return out

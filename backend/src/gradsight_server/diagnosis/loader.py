@@ -4,6 +4,9 @@ run's most recent ``WINDOW_STEPS`` steps."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 from sqlalchemy.orm import Session
 
 from gradsight_server.diagnosis.rules import MODULES
@@ -30,7 +33,13 @@ def wanted(key: str, names: set[str], prefixes: tuple[str, ...]) -> bool:
     return key in names or key.startswith(prefixes)
 
 
-def load(session: Session, run: Run, extra: tuple[str, ...] = ()) -> RunData:
+def _epoch(moment: datetime | None) -> float | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()  # SQLite drops the zone
+
+
+def load(session: Session, run: Run, extra: tuple[str, ...] = (), stall_after_s: float = 300.0) -> RunData:
     names, prefixes = signals()
     names |= {s for s in extra if not s.endswith("/")}
     prefixes = tuple(sorted({*prefixes, *(s for s in extra if s.endswith("/"))}))
@@ -44,4 +53,7 @@ def load(session: Session, run: Run, extra: tuple[str, ...] = ()) -> RunData:
         metadata=run.meta or {},
         layers=list(run.layers or []),
         series={name: Series(p.steps, p.values) for name, p in points.items() if p.steps.size},
+        now=time.time(),
+        last_contact=_epoch(run.updated_at),
+        stall_after_s=stall_after_s,
     )

@@ -122,3 +122,19 @@ EOS = Reference(
     "Cohen et al., Gradient Descent on Neural Networks Typically Occurs at the Edge of Stability (2021)",
     "https://arxiv.org/abs/2103.00065",
 )
+SILENT = Reference(
+    "Li et al., Silent Inconsistency in Data-Parallel Full Fine-Tuning: Diagnosing Worker-Level Optimization Misalignment (2026)",
+    "https://arxiv.org/abs/2602.14462",
+)
+MEGASCALE = Reference(
+    "Jiang et al., MegaScale: Scaling Large Language Model Training to More Than 10,000 GPUs (2024): straggler and hang diagnosis",
+    "https://arxiv.org/abs/2402.15627",
+)
+TORCH_SAMPLER = Reference(
+    "PyTorch DistributedSampler: shard the dataset per rank; call set_epoch() every epoch",
+    "https://pytorch.org/docs/stable/data.html#torch.utils.data.distributed.DistributedSampler",
+)
+TORCH_DIST_DEBUG = Reference(
+    "PyTorch distributed debugging: TORCH_DISTRIBUTED_DEBUG, collective timeouts, flight recorder",
+    "https://pytorch.org/docs/stable/distributed.html#debugging-torch-distributed-applications",
+)

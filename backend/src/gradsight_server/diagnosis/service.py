@@ -12,6 +12,7 @@ from gradsight_server.diagnosis import engine, loader
 from gradsight_server.diagnosis.advisor import SIGNALS as ADVISOR_SIGNALS
 from gradsight_server.diagnosis.advisor import advise as engine_advise
 from gradsight_server.errors import RunNotFound
+from gradsight_server.settings import get_settings
 from gradsight_server.store import diagnoses, runs
 from gradsight_server.store.engine import Database
 from gradsight_server.store.models import Diagnosis
@@ -34,7 +35,7 @@ def run_pass(db: Database, run_pk: int) -> PassResult | None:
         run = runs.get_by_pk(session, run_pk)
         if run is None:
             return None
-        data = loader.load(session, run)
+        data = loader.load(session, run, stall_after_s=get_settings().stall_after_s)
         run_id, last_step = run.id, run.last_step
     findings = engine.evaluate(data)
     changed: list[Diagnosis] = []

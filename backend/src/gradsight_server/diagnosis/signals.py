@@ -65,6 +65,12 @@ class RunData:
     layers: list[str] = field(default_factory=list)
     """Parameter names in model order."""
     series: dict[str, Series] = field(default_factory=dict)
+    now: float | None = None
+    """When the data was read (Unix seconds); None for offline evaluation (no liveness rules)."""
+    last_contact: float | None = None
+    """When the server last heard from any of the run's agents: a batch or a heartbeat."""
+    stall_after_s: float = 300.0
+    """Least silence of the step counter before ``stalled_run`` (``GRADSIGHT_STALL_AFTER_S``)."""
 
     def get(self, key: str) -> Series:
         return self.series.get(key) or Series.empty()

@@ -166,14 +166,29 @@ def compact_task(run_pk: int) -> int:
 class CeleryQueue:
     name = "celery"
 
-    def __init__(self, app: Celery = celery) -> None:
+    def __init__(self, app: Celery = celery, redis_url: str | None = None, debounce_s: float = 5.0) -> None:
         self._app = app
+        self._debouncer: RedisDebouncer | None = None
+        if redis_url:
+            # The same per-run mark the workers set: a heartbeat never adds a pass to one
+            # already scheduled by a batch.
+            client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+            self._debouncer = RedisDebouncer(client, debounce_s, self._schedule)
 
     def enqueue(self, ledger_pk: int) -> None:
         self._app.send_task(APPLY_TASK, args=[ledger_pk])
 
     def compact(self, run_pk: int) -> None:
         self._app.send_task(COMPACT_TASK, args=[run_pk], queue=MAINTENANCE_QUEUE)
+
+    def _schedule(self, run_pk: int, countdown: float) -> None:
+        self._app.send_task(DIAGNOSE_TASK, args=[run_pk], countdown=countdown)
+
+    def request_diagnosis(self, run_pk: int) -> None:
+        if self._debouncer is not None:
+            self._debouncer.request(run_pk)
+        else:
+            self._schedule(run_pk, 0)
 
     def start(self) -> None:
         pass

@@ -21,7 +21,7 @@ from datetime import timedelta
 from sqlalchemy.exc import OperationalError
 
 from gradsight_server.ingest.retention import prune_ledger, retention_pass
-from gradsight_server.ingest.service import IngestQueue
+from gradsight_server.ingest.service import IngestQueue, request_diagnosis
 from gradsight_server.ingest.throttle import Throttle
 from gradsight_server.settings import Settings
 from gradsight_server.store import batches, chunks, runs
@@ -44,7 +44,10 @@ def sweep(
         grace = timedelta(seconds=settings.requeue_after_s)
     t = runs.now()
     with db.write_session() as session:
-        crashed = runs.mark_stale_crashed(session, t - timedelta(seconds=settings.stale_after_s))
+        crashed_pks = runs.mark_stale_crashed(session, t - timedelta(seconds=settings.stale_after_s))
+    for run_pk in crashed_pks:  # stalled_run reports why it stopped
+        request_diagnosis(queue, run_pk)
+    crashed = len(crashed_pks)
     with db.write_session() as session:
         pending = batches.take_for_requeue(session, t - grace)
     requeued = 0

@@ -44,6 +44,9 @@ class InProcessQueue:
         with the ingest thread's writes, one group of keys per transaction."""
         compact_run(self._db, run_pk, self._compact_grace)
 
+    def request_diagnosis(self, run_pk: int) -> None:
+        self._after.request_diagnosis(run_pk)
+
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="gradsight-ingest", daemon=True)

@@ -39,6 +39,11 @@ class IngestQueue(Protocol):
 
     def compact(self, run_pk: int) -> None: ...
 
+    def request_diagnosis(self, run_pk: int) -> None:
+        """Ask for a (debounced) diagnosis pass of a run that sent no batch: a heartbeat, or
+        a run the sweep marked crashed; ``stalled_run`` looks at exactly these."""
+        ...
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
@@ -51,6 +56,7 @@ class StageResult:
     """``accepted`` (staged now), ``duplicate`` (already in the ledger) or ``heartbeat``."""
     points: int
     ledger_pk: int | None
+    run_pk: int | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ def stage(db: Database, run_id: str, batch: Batch, content_type: str, payload: b
             raise RunNotFound(run_id)
         if batch.is_heartbeat:
             runs.heartbeat(session, run.pk)
-            return StageResult(batch.batch_id, "heartbeat", 0, None)
+            return StageResult(batch.batch_id, "heartbeat", 0, None, run.pk)
         staged = batches.stage(session, run.pk, batch.batch_id, content_type, payload, batch.n_points)
     status = "duplicate" if staged.duplicate else "accepted"
     return StageResult(batch.batch_id, status, batch.n_points, staged.pk)
@@ -97,6 +103,15 @@ def enqueue(db: Database, queue: IngestQueue, ledger_pk: int) -> bool:
     with contextlib.suppress(SQLAlchemyError), db.write_session() as session:
         batches.mark_unqueued(session, [ledger_pk])
     return False
+
+
+def request_diagnosis(queue: IngestQueue, run_pk: int) -> None:
+    """Best effort: a lost request only delays the pass to the next heartbeat or batch."""
+    try:
+        queue.request_diagnosis(run_pk)
+    except Exception as exc:
+        if _BROKER_DOWN.ready():
+            log.warning("diagnosis request for run %s failed: %s", run_pk, exc)
 
 
 def apply(db: Database, ledger_pk: int) -> ApplyResult:

@@ -138,7 +138,12 @@ def record_progress(
 ) -> Run | None:
     """After a batch: advance last_step, mark the run alive (a crashed run that sends again is
     running again) or finished. A late batch never reopens a finished run."""
-    run = session.get(Run, run_pk, with_for_update=True)
+    # FOR NO KEY UPDATE, not FOR UPDATE: this transaction already holds a FOR KEY SHARE lock
+    # on the run row (taken by its inserts into tables whose foreign keys point at it), and
+    # two applies of the same run (the ranks of one job) upgrading that to FOR UPDATE
+    # deadlock each other. NO KEY UPDATE does not conflict with KEY SHARE; it still orders
+    # concurrent progress updates of the run.
+    run = session.get(Run, run_pk, with_for_update={"key_share": True})
     if run is None:
         return None
     t = now()
@@ -167,15 +172,16 @@ def finish(session: Session, run: Run) -> None:
     run.updated_at = now()
 
 
-def mark_stale_crashed(session: Session, cutoff: datetime) -> int:
-    """Running runs silent since ``cutoff`` become crashed. Returns how many."""
+def mark_stale_crashed(session: Session, cutoff: datetime) -> list[int]:
+    """Running runs silent since ``cutoff`` become crashed. Returns their pks."""
     result = session.execute(
         update(Run)
         .where(Run.status == RUNNING, Run.updated_at < cutoff)
         .values(status=CRASHED)
+        .returning(Run.pk)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return [int(pk) for pk in result.scalars().all()]
 
 
 def created_before(session: Session, cutoff: datetime) -> list[int]:

@@ -43,6 +43,9 @@ def _ingest(
     result = service.stage(ctx.db, run_id, batch, media_type(content_type), payload)
     if result.status == "accepted" and result.ledger_pk is not None:
         service.enqueue(ctx.db, ctx.queue, result.ledger_pk)
+    elif result.status == "heartbeat" and result.run_pk is not None:
+        # A run that only heartbeats has stopped closing steps: let stalled_run look at it.
+        service.request_diagnosis(ctx.queue, result.run_pk)
     return result
 
 

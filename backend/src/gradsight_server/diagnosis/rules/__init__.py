@@ -24,6 +24,9 @@ from gradsight_server.diagnosis.rules import (
     nonfinite_gradients,
     overfitting,
     rank_collapse,
+    rank_divergence,
+    stalled_run,
+    straggler,
     vanishing_gradients,
 )
 from gradsight_server.diagnosis.signals import RunData
@@ -47,5 +50,8 @@ MODULES: tuple[ModuleType, ...] = (
     overfitting,
     memory_headroom,
     low_mfu,
+    rank_divergence,
+    straggler,
+    stalled_run,
 )
 RULES: dict[str, Rule] = {module.RULE: module.evaluate for module in MODULES}
