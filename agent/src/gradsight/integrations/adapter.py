@@ -29,6 +29,8 @@ class Adapter:
         self.errors = run.errors if run is not None else ErrorLog()
         self._step: int | None = None
         self.watching = False
+        self.url: str | None = run.url if run is not None else None
+        """The run's page on the dashboard (kept after the run finished)."""
 
     def start(self, config: Mapping[str, Any]) -> Run:
         """The run to record into: the one given, or a new one whose config is what the
@@ -39,6 +41,7 @@ class Adapter:
             user_config = self._init.get("config") or {}
             self.run = gradsight.init(**{**self._init, "config": {**config, **user_config}})
             self.errors = self.run.errors
+            self.url = self.run.url
         return self.run
 
     def watch(self, model: Any, optimizers: Sequence[Any], scaler: Any = None) -> None:

@@ -73,7 +73,13 @@ class GradsightCallback(Callback):
 
     @property
     def run(self) -> Run | None:
+        """The run being recorded (None before training starts and once it is finished)."""
         return self.adapter.run
+
+    @property
+    def url(self) -> str | None:
+        """The run's page on the dashboard, also after it finished."""
+        return self.adapter.url
 
     @guarded
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:

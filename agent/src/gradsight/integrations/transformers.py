@@ -62,7 +62,13 @@ class GradsightCallback(TrainerCallback):
 
     @property
     def run(self) -> Run | None:
+        """The run being recorded (None before training starts and once it is finished)."""
         return self.adapter.run
+
+    @property
+    def url(self) -> str | None:
+        """The run's page on the dashboard, also after it finished."""
+        return self.adapter.url
 
     @guarded
     def on_train_begin(
