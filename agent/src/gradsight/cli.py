@@ -6,13 +6,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gradsight import __version__
 from gradsight.settings import AgentSettings
 from gradsight.transport.client import Backoff, HttpClient
 from gradsight.transport.spool import RunSpool, find_runs
 from gradsight.transport.sync import Patience, RunReport, sync_run
+
+if TYPE_CHECKING:
+    from gradsight.importers.tensorboard import Loaded
 
 
 def _describe(report: RunReport) -> str:
@@ -119,7 +122,7 @@ def _import_tensorboard(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _describe_import(name: str, run_id: str, loaded: Any, report: RunReport, server: str) -> str:
+def _describe_import(name: str, run_id: str, loaded: Loaded, report: RunReport, server: str) -> str:
     steps = sorted({s for by_step in loaded.table.values() for s in by_step})
     line = (
         f"{name} → run {run_id}: {loaded.n_points:,} points, {len(loaded.table)} keys, "
@@ -136,6 +139,18 @@ def _describe_import(name: str, run_id: str, loaded: Any, report: RunReport, ser
     return line + f"\n  uploaded: {server.rstrip('/')}/runs/{run_id}"
 
 
+def _upload_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", help="server URL (default GRADSIGHT_URL, then http://localhost:8000)")
+    parser.add_argument("--api-key", help="API key (default GRADSIGHT_API_KEY)")
+    parser.add_argument(
+        "--retry-for",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="give up after this long without progress while the server is unavailable (default 60)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gradsight", description="The Gradsight agent's command line.")
     parser.add_argument("--version", action="version", version=__version__)
@@ -149,15 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "dir", nargs="?", help="a run's spool directory or a directory of them (default GRADSIGHT_SPOOL_DIR)"
     )
-    sync.add_argument("--server", help="server URL (default GRADSIGHT_URL, then http://localhost:8000)")
-    sync.add_argument("--api-key", help="API key (default GRADSIGHT_API_KEY)")
-    sync.add_argument(
-        "--retry-for",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="give up after this long without progress while the server is unavailable (default 60)",
-    )
+    _upload_options(sync)
     sync.set_defaults(run=_sync)
 
     importer = commands.add_parser("import", help="upload runs recorded by another tool")
@@ -169,9 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         "like live ones: each directory holding event files is one run. Importing again is harmless.",
     )
     tensorboard.add_argument("dir", help="a TensorBoard log directory (a run, or a directory of runs)")
-    tensorboard.add_argument(
-        "--server", help="server URL (default GRADSIGHT_URL, then http://localhost:8000)"
-    )
+    _upload_options(tensorboard)
     tensorboard.add_argument("--project", help="project (default GRADSIGHT_PROJECT, then 'default')")
     tensorboard.add_argument("--name", help="run name, when DIR holds one run (default: its directory)")
     tensorboard.add_argument(
@@ -179,14 +184,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="import everything under DIR as one run, prefixing tags with their subdirectory "
         "(Keras writes train/ and validation/ logs)",
-    )
-    tensorboard.add_argument("--api-key", help="API key (default GRADSIGHT_API_KEY)")
-    tensorboard.add_argument(
-        "--retry-for",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="give up after this long without progress while the server is unavailable (default 60)",
     )
     tensorboard.set_defaults(run=_import_tensorboard)
     return parser

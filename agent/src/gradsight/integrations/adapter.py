@@ -14,6 +14,7 @@ from gradsight.errors import ErrorLog
 
 if TYPE_CHECKING:
     from gradsight.run import Run
+    from gradsight.settings import Mode
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -79,6 +80,45 @@ class Adapter:
             self.run = None
         self._step = None
         self.watching = False
+
+
+class AdapterCallback:
+    """The constructor and properties both framework callbacks share (they differ only in
+    their hooks). Listed first among a callback's bases, so its ``__init__`` is the one used."""
+
+    def __init__(
+        self,
+        project: str | None = None,
+        name: str | None = None,
+        config: dict[str, Any] | None = None,
+        *,
+        run: Run | None = None,
+        server: str | None = None,
+        api_key: str | None = None,
+        mode: Mode | None = None,
+        every: int = 1,
+        update_every: int = 10,
+        spectral_every: int | None = 200,
+        activations: bool = False,
+        include: str | None = None,
+        exclude: str | None = None,
+    ) -> None:
+        """``project``, ``name``, ``config``, ``server``, ``api_key``, ``mode``: as for
+        ``gradsight.init`` (or pass a ``run`` you started, and finish it yourself). The rest:
+        as for ``run.watch``."""
+        init = {"project": project, "name": name, "config": config, "server": server, "api_key": api_key}
+        options = (every, update_every, spectral_every, activations, include, exclude)
+        self.adapter = Adapter(run, {**init, "mode": mode}, dict(zip(WATCH_OPTIONS, options, strict=True)))
+
+    @property
+    def run(self) -> Run | None:
+        """The run being recorded (None before training starts and once it is finished)."""
+        return self.adapter.run
+
+    @property
+    def url(self) -> str | None:
+        """The run's page on the dashboard, also after it finished."""
+        return self.adapter.url
 
 
 class HasAdapter(Protocol):

@@ -14,9 +14,9 @@ Works with ``lightning`` (``import lightning.pytorch``) or the older ``pytorch_l
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gradsight.integrations.adapter import WATCH_OPTIONS, Adapter, guarded, scalar_like
+from gradsight.integrations.adapter import AdapterCallback, guarded, scalar_like
 from gradsight.metric_names import validation_name
 
 try:
@@ -24,9 +24,6 @@ try:
 except ImportError:  # the standalone package of Lightning < 2 and its users
     from pytorch_lightning import Callback, LightningModule, Trainer  # type: ignore[assignment,unused-ignore]
 
-if TYPE_CHECKING:
-    from gradsight.run import Run
-    from gradsight.settings import Mode
 
 _TRAINER_SETTINGS = (
     "max_epochs",
@@ -39,47 +36,9 @@ _TRAINER_SETTINGS = (
 )
 
 
-class GradsightCallback(Callback):
-    def __init__(
-        self,
-        project: str | None = None,
-        name: str | None = None,
-        config: dict[str, Any] | None = None,
-        *,
-        run: Run | None = None,
-        server: str | None = None,
-        api_key: str | None = None,
-        mode: Mode | None = None,
-        every: int = 1,
-        update_every: int = 10,
-        spectral_every: int | None = 200,
-        activations: bool = False,
-        include: str | None = None,
-        exclude: str | None = None,
-    ) -> None:
-        """``project``, ``name``, ``config``, ``server``, ``api_key``, ``mode``: as for
-        ``gradsight.init`` (or pass a ``run`` you started). The rest: as for ``run.watch``."""
-        init = {"project": project, "name": name, "config": config, "server": server, "api_key": api_key}
-        watch = dict(
-            zip(
-                WATCH_OPTIONS,
-                (every, update_every, spectral_every, activations, include, exclude),
-                strict=True,
-            )
-        )
-        self.adapter = Adapter(run, {**init, "mode": mode}, watch)
-        self._metric_names: set[str] = set()  # logged as torchmetrics objects: read at epoch end
-        self._patched: LightningModule | None = None
-
-    @property
-    def run(self) -> Run | None:
-        """The run being recorded (None before training starts and once it is finished)."""
-        return self.adapter.run
-
-    @property
-    def url(self) -> str | None:
-        """The run's page on the dashboard, also after it finished."""
-        return self.adapter.url
+class GradsightCallback(AdapterCallback, Callback):
+    _metric_names: set[str] | frozenset[str] = frozenset()  # torchmetrics objects: read at epoch end
+    _patched: LightningModule | None = None  # the module whose self.log is wrapped
 
     @guarded
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
@@ -87,6 +46,7 @@ class GradsightCallback(Callback):
             return
         settings = {k: _plain(getattr(trainer, k, None)) for k in _TRAINER_SETTINGS}
         self.adapter.start({**dict(pl_module.hparams), "trainer": settings})
+        self._metric_names = set()
         self._forward_self_log(trainer, pl_module)
 
     @guarded
@@ -162,7 +122,7 @@ class GradsightCallback(Callback):
                 {validation_name(name) or name: value.detach() if hasattr(value, "detach") else value}
             )
         elif hasattr(value, "compute"):  # a torchmetrics Metric: Lightning computes it at epoch end
-            self._metric_names.add(name)
+            self._metric_names = {*self._metric_names, name}
 
     def _log_metric_objects(self, trainer: Trainer) -> None:
         if trainer.sanity_checking or not self._metric_names:

@@ -15,61 +15,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from gradsight.integrations.adapter import WATCH_OPTIONS, Adapter, guarded, scalar_like
+from gradsight.integrations.adapter import AdapterCallback, guarded, scalar_like
 from gradsight.metric_names import validation_name
-
-if TYPE_CHECKING:
-    from gradsight.run import Run
-    from gradsight.settings import Mode
 
 # Measured by the agent itself every step; the Trainer's copies are every logging_steps.
 _MEASURED = {"learning_rate": "lr", "grad_norm": "grad_norm"}
 
 
-class GradsightCallback(TrainerCallback):
-    def __init__(
-        self,
-        project: str | None = None,
-        name: str | None = None,
-        config: dict[str, Any] | None = None,
-        *,
-        run: Run | None = None,
-        server: str | None = None,
-        api_key: str | None = None,
-        mode: Mode | None = None,
-        every: int = 1,
-        update_every: int = 10,
-        spectral_every: int | None = 200,
-        activations: bool = False,
-        include: str | None = None,
-        exclude: str | None = None,
-    ) -> None:
-        """``project``, ``name``, ``config``, ``server``, ``api_key``, ``mode``: as for
-        ``gradsight.init`` (or pass a ``run`` you started). The rest: as for ``run.watch``."""
-        init = {"project": project, "name": name, "config": config, "server": server, "api_key": api_key}
-        watch = dict(
-            zip(
-                WATCH_OPTIONS,
-                (every, update_every, spectral_every, activations, include, exclude),
-                strict=True,
-            )
-        )
-        self.adapter = Adapter(run, {**init, "mode": mode}, watch)
-
-    @property
-    def run(self) -> Run | None:
-        """The run being recorded (None before training starts and once it is finished)."""
-        return self.adapter.run
-
-    @property
-    def url(self) -> str | None:
-        """The run's page on the dashboard, also after it finished."""
-        return self.adapter.url
-
+class GradsightCallback(AdapterCallback, TrainerCallback):
     @guarded
     def on_train_begin(
         self,
