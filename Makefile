@@ -10,7 +10,7 @@ PIP := $(PY) -m pip
 CONSTRAINTS := requirements/constraints.txt
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 
-.PHONY: demo test install install-test frontend services lint test-frontend test-python serve stop clean
+.PHONY: demo test install install-test frontend services lint test-frontend test-python serve stop clean api-docs
 
 demo: install frontend
 	scripts/demo.sh
@@ -63,6 +63,10 @@ test-frontend: frontend
 
 test-python: install-test frontend services
 	$(VENV)/bin/pytest tests
+
+# docs/api.md from the server's OpenAPI schema (tests/docs/test_api_docs.py checks it).
+api-docs: install
+	$(PY) scripts/gen_api_docs.py
 
 # --- Running ------------------------------------------------------------------------
 

@@ -55,6 +55,20 @@ def optimizer_metadata(optimizers: Sequence[torch.optim.Optimizer]) -> list[dict
     ]
 
 
+def torch_optimizer(optimizer: Any) -> Any:
+    """The torch optimizer whose ``step()`` really runs. Framework wrappers (Accelerate's
+    ``AcceleratedOptimizer``, Lightning's ``LightningOptimizer``) subclass or imitate
+    ``torch.optim.Optimizer`` but keep the real one inside, and only its step hooks fire."""
+    import torch
+
+    for _ in range(4):  # a wrapper of a wrapper at most, in practice
+        inner = getattr(optimizer, "optimizer", None) or getattr(optimizer, "_optimizer", None)
+        if not isinstance(inner, torch.optim.Optimizer) or inner is optimizer:
+            break
+        optimizer = inner
+    return optimizer
+
+
 def model_metadata(model: torch.nn.Module) -> dict[str, Any]:
     """Parameter counts for the run page and the hyper-parameter advisor (Step Law wants N
     without embeddings: parameters of ``nn.Embedding`` modules are excluded from it)."""
@@ -226,7 +240,8 @@ class Run:
             return
         from gradsight.capture.watch import Watcher, WatchOptions
 
-        optimizers = [optimizer] if not isinstance(optimizer, Sequence) else list(optimizer)
+        given = [optimizer] if not isinstance(optimizer, Sequence) else list(optimizer)
+        optimizers = [torch_optimizer(opt) for opt in given]
         options = WatchOptions(
             every=every,
             update_every=update_every,
@@ -252,6 +267,20 @@ class Run:
         if self._sender is not None and self.topology.is_main:
             self._sender.set_layers(watcher.layers)
             self._sender.add_metadata({**model_metadata(model), "optimizers": optimizer_metadata(optimizers)})
+
+    def forward_begins(self, batch: Any = None) -> None:
+        """For frameworks whose training step does not call the watched model itself
+        (Lightning's ``training_step``): a micro-batch's training forward begins, which is
+        what begins a step (ARCHITECTURE.md ⚑ The step axis); ``batch`` gives its size. Once
+        called, the model's own forward hooks no longer mark forwards. The integrations call
+        it; plain loops never need to."""
+        for watcher in self._watchers:
+            self.errors.guard("forward_begins")(watcher.forward_begins)(batch)
+
+    def forward_ends(self) -> None:
+        """The micro-batch's forward is done (its backward is next): ``time/forward_s``."""
+        for watcher in self._watchers:
+            self.errors.guard("forward_ends")(watcher.forward_ends)()
 
     def log(
         self,

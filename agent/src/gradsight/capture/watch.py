@@ -76,6 +76,8 @@ def infer_batch(args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[int, int]:
         value = candidate
         if isinstance(value, dict):
             value = value.get("input_ids", next(iter(value.values()), None))
+        elif isinstance(value, (list, tuple)) and value:  # an (inputs, targets) batch
+            value = value[0]
         if isinstance(value, torch.Tensor) and value.dim() >= 1:
             tokens = value.numel() if value.dim() == 2 and value.dtype in _TOKEN_DTYPES else 0
             return int(value.shape[0]), int(tokens)
@@ -185,6 +187,7 @@ class Watcher:
         self._samples = self._tokens = 0
         self._explicit: tuple[int | None, int | None] = (None, None)
         self.optimizer_steps = 0
+        self._external_forward = False  # forward_begins/forward_ends replace the model's hooks
         self._handles: list[Any] = [
             model.register_forward_pre_hook(errors.guard("forward hook")(self._on_forward), with_kwargs=True),
             model.register_forward_hook(errors.guard("forward hook")(self._on_forward_end)),
@@ -242,6 +245,25 @@ class Watcher:
     # -- step begin ---------------------------------------------------------------------
 
     def _on_forward(self, _module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if not self._external_forward:
+            self._forward_begins(args, kwargs)
+
+    def _on_forward_end(self, _module: torch.nn.Module, _args: Any, _output: Any) -> None:
+        if not self._external_forward and torch.is_grad_enabled():
+            self._clock.forward_end(now())
+
+    def forward_begins(self, batch: Any) -> None:
+        """For frameworks whose training step does not call the watched model (Lightning calls
+        ``training_step``): a micro-batch's forward begins. From the first call on, the
+        model's own forward hooks are ignored, so nothing is counted twice."""
+        self._external_forward = True
+        self._forward_begins((batch,), {})
+
+    def forward_ends(self) -> None:
+        if self._external_forward:
+            self._clock.forward_end(now())
+
+    def _forward_begins(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if not torch.is_grad_enabled():
             return
         t = now()
@@ -268,10 +290,6 @@ class Watcher:
         samples, tokens = infer_batch(args, kwargs)
         self._samples += samples
         self._tokens += tokens
-
-    def _on_forward_end(self, _module: torch.nn.Module, _args: Any, _output: Any) -> None:
-        if torch.is_grad_enabled():
-            self._clock.forward_end(now())
 
     # -- gradients ----------------------------------------------------------------------
 
@@ -327,7 +345,32 @@ class Watcher:
                 return params, tracker
         raise LookupError("optimizer is not watched")
 
-    def _on_pre_step(self, optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
+    def _on_pre_step(
+        self, optimizer: torch.optim.Optimizer, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+        closure = kwargs.get("closure", args[1] if len(args) > 1 else None)
+        if closure is None:
+            self._before_update(optimizer)
+            return None
+        # optimizer.step(closure): forward and backward run *inside* step() (LBFGS, Lightning's
+        # automatic optimization, which also clips there), so the gradients exist only once the
+        # closure returns. The pre-step work waits for its first return (LBFGS calls it again
+        # for its line search; those evaluations are not the step's gradients).
+        pending = [True]
+
+        def observed_closure() -> Any:
+            result = closure()
+            if pending:
+                pending.clear()
+                self._errors.guard("optimizer pre-hook")(self._before_update)(optimizer)
+            return result
+
+        if "closure" in kwargs:
+            return args, {**kwargs, "closure": observed_closure}
+        return (args[0], observed_closure, *args[2:]), kwargs
+
+    def _before_update(self, optimizer: torch.optim.Optimizer) -> None:
+        """Gradients are final and parameters not yet updated: measure, snapshot."""
         self._clock.optimizer_start(now())
         known = self._flops.flops_per_step is not None
         self._flops.end_backward()

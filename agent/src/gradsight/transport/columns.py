@@ -8,7 +8,7 @@ keys × steps matrix (per-layer statistics logged every N steps share one block)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,6 +77,11 @@ def build(records: Sequence[StepRecord], on_error: OnError, names: Names = _same
             except Exception as exc:
                 on_error("resolve", exc)
         wall[step] = record.wall  # a later record of the same step (a re-log) wins
+    return from_table(table, wall)
+
+
+def from_table(table: Mapping[str, Mapping[int, tuple[float, int]]], wall: Mapping[int, float]) -> Columns:
+    """{key: {step: (value, count)}} and {step: wall time} → blocks, one per set of steps."""
     columns = Columns()
     if wall:
         steps = sorted(wall)
