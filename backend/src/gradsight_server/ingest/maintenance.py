@@ -1,6 +1,7 @@
 """Periodic work, run by every API process (idempotent, so replicas may overlap):
-runs silent for ``GRADSIGHT_STALE_AFTER_S`` become crashed, and staged batches whose queue
-message failed or may be lost are enqueued again.
+runs silent for ``GRADSIGHT_STALE_AFTER_S`` become crashed, staged batches whose queue
+message failed or may be lost are enqueued again, due alert deliveries are handed to their
+senders, and expired login sessions are deleted.
 
 A staged batch is durable in the database, so the broker is only a doorbell: when Redis was
 down at staging time, or restarted and lost its messages, or a worker died holding them,
@@ -13,10 +14,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy.exc import OperationalError
 
+from gradsight_server.alerts import service as alerts
+from gradsight_server.auth import service as accounts
 from gradsight_server.ingest.service import IngestQueue
 from gradsight_server.ingest.throttle import Throttle
 from gradsight_server.settings import Settings
@@ -59,9 +64,28 @@ def sweep(
     return crashed, requeued
 
 
+def sweep_alerts(db: Database, send: Callable[[int], None]) -> int:
+    """Hand due alert deliveries (first attempts whose message was lost, and retries) to the
+    senders. Returns how many."""
+    due = alerts.take_due(db)
+    for pk in due:
+        send(pk)
+    return len(due)
+
+
 class Maintenance:
-    def __init__(self, db: Database, queue: IngestQueue, settings: Settings) -> None:
+    PURGE_EVERY_S = 600.0
+
+    def __init__(
+        self,
+        db: Database,
+        queue: IngestQueue,
+        settings: Settings,
+        send_alert: Callable[[int], None] | None = None,
+    ) -> None:
         self._db, self._queue, self._settings = db, queue, settings
+        self._send_alert = send_alert
+        self._purged_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -78,6 +102,11 @@ class Maintenance:
         while not self._stop.wait(self._settings.maintenance_interval_s):
             try:
                 sweep(self._db, self._queue, self._settings)
+                if self._send_alert is not None:
+                    sweep_alerts(self._db, self._send_alert)
+                if time.monotonic() - self._purged_at > self.PURGE_EVERY_S:
+                    self._purged_at = time.monotonic()
+                    accounts.purge_sessions(self._db)
             except OperationalError as exc:  # the database is down: expected, said once a minute
                 if _DATABASE_DOWN.ready():
                     log.warning("maintenance sweep failed: database unavailable (%s)", exc.orig)

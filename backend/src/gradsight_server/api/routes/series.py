@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gradsight_server.api.context import ContextDep
 from gradsight_server.api.json import FastJSONResponse
-from gradsight_server.api.routes.runs import NOT_FOUND, RunId
+from gradsight_server.api.routes.runs import NOT_FOUND, READ_RUN, RunId
 from gradsight_server.api.schemas import SeriesResponse
 from gradsight_server.query.service import read_series
 from gradsight_server.wire.decode import MAX_KEY_LENGTH, MAX_STEP
@@ -39,6 +39,7 @@ def parse_keys(keys: str) -> list[str]:
     response_model=SeriesResponse,
     response_class=FastJSONResponse,
     responses=NOT_FOUND,
+    dependencies=READ_RUN,
 )
 async def get_series(
     run_id: RunId,
