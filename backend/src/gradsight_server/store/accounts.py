@@ -185,6 +185,7 @@ def touch_key(session: Session, key_pk: int) -> None:
         .where(ApiKey.pk == key_pk)
         .where((ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < t - KEY_TOUCH_EVERY))
         .values(last_used_at=t)
+        .execution_options(synchronize_session=False)
     )
 
 
