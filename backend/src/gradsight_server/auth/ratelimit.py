@@ -28,6 +28,9 @@ class Limiter(Protocol):
     def hit(self, bucket: str, limit: int) -> int | None:
         """Count one request in ``bucket``; None if allowed, else seconds until the window resets."""
 
+    def blocked(self, bucket: str, limit: int) -> int | None:
+        """Whether ``bucket`` already reached ``limit`` (seconds until the reset), counting nothing."""
+
 
 def _window() -> tuple[int, int]:
     t = int(time.time())
@@ -49,6 +52,12 @@ class MemoryLimiter:
             self._counts[bucket] = (window, count)
         return None if count <= limit else left
 
+    def blocked(self, bucket: str, limit: int) -> int | None:
+        window, left = _window()
+        with self._lock:
+            seen_window, count = self._counts.get(bucket, (window, 0))
+        return left if seen_window == window and count >= limit else None
+
 
 class RedisLimiter:
     def __init__(self, url: str) -> None:
@@ -67,6 +76,14 @@ class RedisLimiter:
                 log.warning("rate limiter: Redis unavailable (%s); requests are not limited meanwhile", exc)
             return None
         return None if count <= limit else left
+
+    def blocked(self, bucket: str, limit: int) -> int | None:
+        window, left = _window()
+        try:
+            count = int(self._client.get(f"gradsight:ratelimit:{bucket}:{window}") or 0)
+        except redis.RedisError:
+            return None
+        return left if count >= limit else None
 
 
 def make_limiter(redis_url: str | None) -> Limiter:

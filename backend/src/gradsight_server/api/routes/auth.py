@@ -34,18 +34,22 @@ def _secure(request: Request, configured: bool | None) -> bool:
 
 @router.post("/auth/login", response_model=LoginOut, responses=ERRORS, dependencies=[Depends(Public())])
 async def login(body: LoginIn, request: Request, response: Response, ctx: ContextDep) -> dict[str, Any]:
-    """Sign in with a user name and password. Attempts are limited per user name and per
-    client address (``GRADSIGHT_LOGIN_RATE_LIMIT_PER_MIN``)."""
+    """Sign in with a user name and password. Failed attempts are limited per user name
+    (``GRADSIGHT_LOGIN_RATE_LIMIT_PER_MIN``) and per client address (five times that, since
+    a team may share one address); successful ones are not counted."""
     assert ctx.auth is not None
-    limit = ctx.settings.login_rate_limit_per_min
+    limiter, limit = ctx.auth.limiter, ctx.settings.login_rate_limit_per_min
     client = request.client.host if request.client else "unknown"
-    for bucket in (f"login-user:{body.username.lower()}", f"login-addr:{client}"):
-        wait = await run_in_threadpool(ctx.auth.limiter.hit, bucket, limit)
+    buckets = ((f"login-user:{body.username.lower()}", limit), (f"login-addr:{client}", limit * 5))
+    for bucket, most in buckets:
+        wait = await run_in_threadpool(limiter.blocked, bucket, most)
         if wait is not None:
-            raise RateLimited("too many sign-in attempts; wait a minute", wait)
+            raise RateLimited("too many failed sign-in attempts; wait a minute", wait)
     ttl = timedelta(seconds=ctx.settings.session_ttl_s)
     result = await run_in_threadpool(service.login, ctx.db, body.username, body.password, ttl)
     if result is None:
+        for bucket, most in buckets:
+            await run_in_threadpool(limiter.hit, bucket, most)
         raise Unauthenticated("wrong user name or password")
     secure = _secure(request, ctx.settings.cookie_secure)
     common: dict[str, Any] = {"max_age": ctx.settings.session_ttl_s, "path": "/", "secure": secure}
