@@ -34,6 +34,7 @@ from gradsight_server.api.routes import (
     users,
     webhooks,
 )
+from gradsight_server.api.schemas import ErrorOut
 from gradsight_server.api.security import SecurityMiddleware
 from gradsight_server.auth.ratelimit import make_limiter
 from gradsight_server.ingest.debounce import InProcessDebouncer
@@ -47,6 +48,15 @@ from gradsight_server.store.engine import Database
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
+# Any route may answer these (api/access.py, api/security.py); documented so clients and the
+# schema fuzzer know them.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "malformed body (not UTF-8 JSON, nested too deeply)"},
+    401: {"model": ErrorOut, "description": "credentials missing or invalid (not in local mode)"},
+    403: {"model": ErrorOut, "description": "not permitted, or a cross-site write"},
+    413: {"model": ErrorOut, "description": "request body too large"},
+    429: {"model": ErrorOut, "description": "rate limited; see Retry-After"},
+}
 
 
 @dataclass
@@ -148,9 +158,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(SecurityMiddleware, settings=settings, api_prefix=API_PREFIX)
     for module in (health, runs, batches, series, stream, advisor):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=COMMON_ERRORS)
     for module in (auth, projects, users, webhooks):  # accounts, keys and alerts (docs/security.md)
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=COMMON_ERRORS)
     app.include_router(static.make_router(static.find_static_dir(settings.static_dir)))
 
     def openapi() -> dict[str, Any]:

@@ -27,6 +27,7 @@ from gradsight_server.wire.decode import WireError
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 5
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
 
 
 def _json(status: int, detail: Any, headers: dict[str, str] | None = None) -> FastJSONResponse:
@@ -90,7 +91,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> FastJSONResponse:
-        return _json(exc.status_code, exc.detail, getattr(exc, "headers", None))
+        detail: Any = exc.detail
+        if exc.status_code == 400 and detail == FASTAPI_BODY_ERROR:  # e.g. a body that is not UTF-8
+            detail = [{"loc": ["body"], "msg": "the body is not valid UTF-8 JSON", "type": "json_invalid"}]
+        return _json(exc.status_code, detail, getattr(exc, "headers", None))
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> FastJSONResponse:
