@@ -13,6 +13,9 @@ from urllib.parse import urlsplit
 from gradsight_server.errors import Invalid
 
 
+UNRESOLVED = "cannot resolve"
+
+
 def check_url(url: str) -> str:
     """The URL if it is an absolute http(s) URL without credentials; raises Invalid otherwise."""
     try:
@@ -48,7 +51,7 @@ def refuse_private(url: str) -> str | None:
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except OSError as exc:
-        return f"cannot resolve {host}: {exc.strerror or exc}"
+        return f"{UNRESOLVED} {host}: {exc.strerror or exc}"
     for info in infos:
         if _private(str(info[4][0])):
             return (

@@ -105,7 +105,7 @@ def _post(
     if not settings.webhook_allow_private:
         refused = destinations.refuse_private(hook.url)
         if refused is not None:
-            return False, refused
+            return refused.startswith(destinations.UNRESOLVED), refused  # DNS may come back
     body = orjson.dumps(payloads.render(hook.kind, payload))
     headers = {
         "Content-Type": "application/json",
