@@ -35,6 +35,8 @@ from gradsight_server.store.models import Diagnosis, Run, Webhook
 from gradsight_server.store.runs import now
 
 log = logging.getLogger(__name__)
+# httpx logs every request's full URL at INFO; a chat webhook's URL is its credential.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 REDISPATCH = timedelta(seconds=60)
