@@ -71,7 +71,9 @@ def open_diagnosis(db: Database, run_id: str, severity: str, rule: str = "diverg
                 "last_step": 9,
                 "summary": "loss is NaN from step 3 <b>",
                 "evidence": {"step": 3},
-                "recommendations": [{"action": "lower_lr", "detail": "peak LR 3e-3 → 1e-3", "params": {}, "references": []}],
+                "recommendations": [
+                    {"action": "lower_lr", "detail": "peak LR 3e-3 → 1e-3", "params": {}, "references": []}
+                ],
             },
         )
         return alerts.plan(session, run, [d], diagnosis_view, "https://gradsight.example.com/")
@@ -87,7 +89,9 @@ def delivery(db: Database, pk: int) -> AlertDelivery:
 def hooks(db: Database, receiver: Receiver, *specs: tuple[str, str, str | None]) -> list[str]:
     ids = []
     for kind, severity, secret in specs:
-        made = alerts.add_webhook(db, "alerts", kind, f"{receiver.url}/{kind}-{severity}", kind, severity, secret, True)
+        made = alerts.add_webhook(
+            db, "alerts", kind, f"{receiver.url}/{kind}-{severity}", kind, severity, secret, True
+        )
         ids.append(made["id"])
     return ids
 
@@ -98,7 +102,9 @@ def drop_hooks(db: Database, ids: list[str]) -> None:
 
 
 def test_json_and_slack_payloads_signed_and_once_per_destination(db: Database, receiver: Receiver) -> None:
-    ids = hooks(db, receiver, ("json", "warning", SECRET), ("slack", "critical", None), ("json", "critical", None))
+    ids = hooks(
+        db, receiver, ("json", "warning", SECRET), ("slack", "critical", None), ("json", "critical", None)
+    )
     try:
         planned = open_diagnosis(db, "alert-run-1", "critical")
         assert len(planned) == 3
@@ -110,14 +116,20 @@ def test_json_and_slack_payloads_signed_and_once_per_destination(db: Database, r
         generic = by_path["/json-warning"]
         body = generic.json()
         assert body["event"] == "diagnosis.opened" and body["project"] == "alerts"
-        assert body["run"] == {"id": "alert-run-1", "name": "run <!channel> & co", "url": "https://gradsight.example.com/runs/alert-run-1"}
+        assert body["run"] == {
+            "id": "alert-run-1",
+            "name": "run <!channel> & co",
+            "url": "https://gradsight.example.com/runs/alert-run-1",
+        }
         assert body["diagnosis"]["rule"] == "divergence" and body["diagnosis"]["severity"] == "critical"
         expected = hmac.new(SECRET.encode(), generic.body, hashlib.sha256).hexdigest()
         assert generic.headers["X-Gradsight-Signature"] == f"sha256={expected}"
         assert generic.headers["X-Gradsight-Delivery"] in {str(p) for p in planned}
         slack = by_path["/slack-critical"].json()
         assert "blocks" in slack and "CRITICAL" in slack["text"] and "divergence" in slack["text"]
-        assert "<!channel>" not in slack["text"] and "&lt;!channel&gt;" in slack["text"]  # escaped: pings nobody
+        assert (
+            "<!channel>" not in slack["text"] and "&lt;!channel&gt;" in slack["text"]
+        )  # escaped: pings nobody
         assert "X-Gradsight-Signature" not in by_path["/json-critical"].headers
         # The same diagnosis seen again by the next pass plans nothing new.
         with db.write_session() as session:
@@ -214,7 +226,14 @@ def test_private_destinations_are_refused_unless_allowed(db: Database, receiver:
 
 def test_webhook_urls_are_masked_in_lists(db: Database) -> None:
     made = alerts.add_webhook(
-        db, "alerts", "slack", "https://hooks.slack.example.com/services/T0/B0/s3cr3t", "slack", "warning", None, False
+        db,
+        "alerts",
+        "slack",
+        "https://hooks.slack.example.com/services/T0/B0/s3cr3t",
+        "slack",
+        "warning",
+        None,
+        False,
     )
     try:
         listed = alerts.list_webhooks(db, "alerts")

@@ -95,7 +95,15 @@ def test_the_published_api_requires_authentication() -> None:
 
 def test_docs_cover_deployment_backup_upgrade_scaling_and_security() -> None:
     hosting = (REPO / "docs" / "self-hosting.md").read_text().lower()
-    for topic in ("docker compose up", "create-admin", "backup", "pg_dump", "upgrade", "migrate", "--scale worker"):
+    for topic in (
+        "docker compose up",
+        "create-admin",
+        "backup",
+        "pg_dump",
+        "upgrade",
+        "migrate",
+        "--scale worker",
+    ):
         assert topic in hosting, topic
     security = (REPO / "docs" / "security.md").read_text().lower()
     for topic in ("csrf", "api key", "rate limit", "schemathesis", "webhook", "local mode"):

@@ -17,15 +17,14 @@ import pytest
 import torch
 
 import gradsight
+from tests.scenarios.library import BY_NAME
 from tests.support import compose
 from tests.support.api import raw_series, wait_finished
 from tests.support.databases import fresh_database
-from tests.scenarios.library import BY_NAME
 from tests.support.procs import BIN, Proc, Server, free_port, wait_until
 from tests.support.receiver import Receiver
 from tests.support.redis import RedisServer, run_cli
 from tests.support.training import mlp, train
-
 
 ADMIN_PASSWORD = "stack admin password"
 
@@ -95,7 +94,9 @@ def test_training_through_api_redis_celery_postgresql(stack: dict[str, str]) -> 
     assert httpx.get(f"{stack['url']}/api/v1/runs").status_code == 401  # compose requires auth
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    run = gradsight.init(project="stack", name="through-celery", server=stack["url"], api_key=stack["ingest_key"])
+    run = gradsight.init(
+        project="stack", name="through-celery", server=stack["url"], api_key=stack["ingest_key"]
+    )
     run.watch(model, opt)
     expected = dict(enumerate(train(run, model, opt, 30)))
     run.finish()
@@ -152,7 +153,9 @@ def test_diagnoses_arrive_and_the_worker_sends_the_alert(stack: dict[str, str], 
     assert "/hook" not in worker_log  # the destination's path is never logged
 
 
-def test_an_agent_without_a_key_is_refused_and_training_goes_on(stack: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+def test_an_agent_without_a_key_is_refused_and_training_goes_on(
+    stack: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     run = gradsight.init(project="stack", name="no-key", server=stack["url"])

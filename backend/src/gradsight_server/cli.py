@@ -94,9 +94,13 @@ def _account_command(
 
     def run(args: argparse.Namespace) -> int:
         from gradsight_server.errors import Conflict, Invalid, NotFound
+        from gradsight_server.store import migrate
         from gradsight_server.store.engine import Database
 
-        db = Database(get_settings().resolved_database_url())
+        settings = get_settings()
+        if settings.auto_migrate:  # embedded: the first command may come before the first serve
+            migrate.upgrade(settings.resolved_database_url())
+        db = Database(settings.resolved_database_url())
         try:
             result: int = fn(args, db)
             return result
