@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiUrl } from './client';
+import { apiUrl, csrfToken } from './client';
 import { queryKeys } from './queries';
 
 describe('apiUrl', () => {
@@ -24,5 +24,12 @@ describe('queryKeys', () => {
     }
     expect(queryKeys.series('r1', ['a', 'b'], 800)).not.toEqual(queryKeys.series('r1', ['a', 'b'], 1000));
     expect(queryKeys.runList({ q: 'x' }).slice(0, 2)).toEqual(queryKeys.runLists());
+  });
+});
+
+describe('csrfToken', () => {
+  it('reads the CSRF cookie among others', () => {
+    expect(csrfToken('a=1; gradsight_csrf=abc%3D; gradsight_session=x')).toBe('abc=');
+    expect(csrfToken('a=1')).toBe('');
   });
 });

@@ -1,4 +1,5 @@
 import { Link, Outlet } from 'react-router';
+import { UserMenu } from '../auth/AuthGate';
 
 export function Layout() {
   return (
@@ -13,6 +14,7 @@ export function Layout() {
         <nav className="topnav">
           <Link to="/">Runs</Link>
         </nav>
+        <UserMenu />
       </header>
       <main className="content">
         <Outlet />
