@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 from gradsight_server.errors import Invalid
 
-
 UNRESOLVED = "cannot resolve"
 
 
