@@ -81,3 +81,30 @@ def test_dockerfile_copies_what_exists_and_builds_the_dashboard() -> None:
         assert (REPO / source).exists(), f"Dockerfile copies missing {source}"
     assert "npm run build" in dockerfile and "GRADSIGHT_STATIC_DIR=/app/static" in dockerfile
     assert "torch" not in re.sub(r"#.*", "", dockerfile), "the server image must not install PyTorch"
+
+
+def test_the_published_api_requires_authentication() -> None:
+    env = compose.service_env("api")
+    assert env["GRADSIGHT_AUTH"] == "required"
+    ports = compose.load()["services"]["api"]["ports"]
+    assert compose.interpolate(ports[0]).endswith(":8000:8000")
+    # Accounts are bootstrapped with the image's own CLI (docs/self-hosting.md).
+    build_parser().parse_args(["create-admin", "admin", "--password-stdin"])
+    build_parser().parse_args(["create-key", "--project", "p", "--scope", "ingest"])
+
+
+def test_docs_cover_deployment_backup_upgrade_scaling_and_security() -> None:
+    hosting = (REPO / "docs" / "self-hosting.md").read_text().lower()
+    for topic in (
+        "docker compose up",
+        "create-admin",
+        "backup",
+        "pg_dump",
+        "upgrade",
+        "migrate",
+        "--scale worker",
+    ):
+        assert topic in hosting, topic
+    security = (REPO / "docs" / "security.md").read_text().lower()
+    for topic in ("csrf", "api key", "rate limit", "schemathesis", "webhook", "local mode"):
+        assert topic in security, topic

@@ -19,11 +19,16 @@ def number(value: Any) -> float | None:
     return _SPECIAL[value] if isinstance(value, str) else float(value)
 
 
-def raw_series(base: str, run_id: str, key: str) -> dict[int, float]:
+def raw_series(base: str, run_id: str, key: str, headers: dict[str, str] | None = None) -> dict[int, float]:
     """Every stored point of one key as {step: value} (raw buckets: the range holds fewer
-    points than requested)."""
+    points than requested). ``headers``: credentials, for a server that requires them."""
     body = (
-        httpx.get(f"{base}/api/v1/runs/{run_id}/series", params={"keys": key, "points": 10_000}, timeout=30)
+        httpx.get(
+            f"{base}/api/v1/runs/{run_id}/series",
+            params={"keys": key, "points": 10_000},
+            timeout=30,
+            headers=headers,
+        )
         .raise_for_status()
         .json()
     )
@@ -32,24 +37,26 @@ def raw_series(base: str, run_id: str, key: str) -> dict[int, float]:
     return {s: number(v) for s, v in zip(entry["step"], entry["last"], strict=True)}  # type: ignore[misc]
 
 
-def get_run(base: str, run_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{base}/api/v1/runs/{run_id}", timeout=10)
+def get_run(base: str, run_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    response = httpx.get(f"{base}/api/v1/runs/{run_id}", timeout=10, headers=headers)
     response.raise_for_status()
     result: dict[str, Any] = response.json()
     return result
 
 
-def wait_finished(base: str, run_id: str, timeout: float = 30) -> dict[str, Any]:
+def wait_finished(
+    base: str, run_id: str, timeout: float = 30, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Wait until the run is finished and its final batch applied."""
 
     def done() -> bool:
         try:
-            return get_run(base, run_id)["status"] == "finished"
+            return get_run(base, run_id, headers)["status"] == "finished"
         except httpx.HTTPStatusError:
             return False
 
     wait_until(done, timeout, f"run {run_id} to finish")
-    return get_run(base, run_id)
+    return get_run(base, run_id, headers)
 
 
 def diagnosed_up_to(db: Path, run_id: str) -> int | None:

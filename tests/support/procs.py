@@ -78,11 +78,24 @@ class Server(Proc):
     """``gradsight-server serve`` on a free port."""
 
     def __init__(
-        self, env: Mapping[str, str], log_dir: Path, name: str = "server", port: int | None = None
+        self,
+        env: Mapping[str, str],
+        log_dir: Path,
+        name: str = "server",
+        port: int | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.port = port or free_port()  # a restarted server keeps its port (agents know the URL)
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [str(BIN / "gradsight-server"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        argv = [
+            str(BIN / "gradsight-server"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *extra_args,
+        ]
         super().__init__(name, argv, env, log_dir)
 
     def wait_ready(self, timeout: float = 60) -> Server:

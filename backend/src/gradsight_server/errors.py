@@ -17,3 +17,35 @@ class BadQuery(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class NotFound(LookupError):
+    """A named thing (project, user, key, webhook) does not exist or is not visible (404)."""
+
+
+class Conflict(ValueError):
+    """The name is taken (409)."""
+
+
+class Invalid(ValueError):
+    """A field's value is refused for a reason the schema cannot say (422, naming the field)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Unauthenticated(PermissionError):
+    """No valid credentials where they are required (401)."""
+
+
+class Forbidden(PermissionError):
+    """Valid credentials without the permission (403)."""
+
+
+class RateLimited(RuntimeError):
+    """Too many requests (429 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,7 +80,48 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("database_url", "redis_url", "static_dir", "retention_days", mode="before")
+    # --- accounts and security (docs/security.md) ---------------------------------------
+    auth: Literal["auto", "required"] = "auto"
+    """``auto``: a server bound to loopback with no users is in single-user local mode (no
+    login, no keys); any other bind, or once a user exists, requires authentication.
+    ``required``: always (e.g. a loopback server behind a reverse proxy)."""
+
+    session_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
+    """A dashboard login lasts this long."""
+
+    cookie_secure: bool | None = None
+    """Mark session cookies ``Secure``. Unset: when the request came over HTTPS."""
+
+    key_rate_limit_per_min: int = Field(default=1200, ge=1)
+    """Requests per minute one API key may make (a key may override it); beyond: 429."""
+
+    login_rate_limit_per_min: int = Field(default=10, ge=1)
+    """Login attempts per minute per user name and per client address; beyond: 429."""
+
+    max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    """Largest body of any request but a batch (whose limit is ``max_batch_bytes``)."""
+
+    public_url: str | None = None
+    """The dashboard's address as users see it (links in alerts), e.g. https://gradsight.example.com."""
+
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_retry_base_s: float = Field(default=10.0, gt=0)
+    """First retry of a failed alert after this long, then 3× longer each time (capped at 30 min)."""
+
+    webhook_allow_private: bool = False
+    """Allow alert destinations on loopback, private and link-local addresses (an on-premises
+    chat server); off by default so a project admin cannot make the server probe its own network."""
+
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "static_dir",
+        "retention_days",
+        "public_url",
+        "cookie_secure",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiUrl, streamUrl } from './client';
+import { apiUrl, csrfToken, streamUrl } from './client';
 import { queryKeys } from './queries';
 
 describe('apiUrl', () => {
@@ -36,5 +36,12 @@ describe('queryKeys', () => {
     expect(queryKeys.runList({ q: 'x' }).slice(0, 2)).toEqual(queryKeys.runLists());
     // A zoom is a different query: the wide view stays cached for the way back.
     expect(queryKeys.series('r1', ['a'], 800, { start: 0, end: 10 })).not.toEqual(queryKeys.series('r1', ['a'], 800));
+  });
+});
+
+describe('csrfToken', () => {
+  it('reads the CSRF cookie among others', () => {
+    expect(csrfToken('a=1; gradsight_csrf=abc%3D; gradsight_session=x')).toBe('abc=');
+    expect(csrfToken('a=1')).toBe('');
   });
 });

@@ -8,6 +8,7 @@ import type {
   Diagnosis,
   ItemList,
   MatrixResponse,
+  Me,
   Run,
   RunListParams,
   RunPage,
@@ -60,13 +61,50 @@ function describeDetail(body: unknown, fallback: string): string {
  * HTTP status: an authentication layer can recognise a 401 in one place (a QueryCache
  * `onError`, or a check added here) without touching the endpoint functions.
  */
+let onUnauthorized: () => void = () => {};
+
+/** Called whenever the server answers 401 (signed out, session expired): the app shows the login form. */
+export function setUnauthorizedHandler(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+const CSRF_COOKIE = 'gradsight_csrf';
+
+/** The session's CSRF token, which every request that changes something must echo. */
+export function csrfToken(cookies: string = typeof document === 'undefined' ? '' : document.cookie): string {
+  for (const part of cookies.split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === CSRF_COOKIE) return decodeURIComponent(value.join('='));
+  }
+  return '';
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  if (response.status === 401) onUnauthorized();
+  const body: unknown = await response.json().catch(() => null);
+  return new ApiError(response.status, describeDetail(body, response.statusText || 'request failed'));
+}
+
 async function getJson(path: string, params?: Record<string, QueryValue>, signal?: AbortSignal): Promise<unknown> {
   const response = await fetch(apiUrl(path, params), { headers: { Accept: 'application/json' }, signal });
-  if (!response.ok) {
-    const body: unknown = await response.json().catch(() => null);
-    throw new ApiError(response.status, describeDetail(body, response.statusText || 'request failed'));
-  }
+  if (!response.ok) throw await failure(response);
   return response.json();
+}
+
+async function postJson(path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(apiUrl(path), {
+    method: 'POST',
+    headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  // A failed sign-in is a 401 too; the login form shows it rather than re-rendering itself.
+  if (!response.ok) throw path === '/auth/login' ? await failureQuiet(response) : await failure(response);
+  return response.status === 204 ? null : response.json();
+}
+
+async function failureQuiet(response: Response): Promise<ApiError> {
+  const body: unknown = await response.json().catch(() => null);
+  return new ApiError(response.status, describeDetail(body, response.statusText || 'request failed'));
 }
 
 const enc = encodeURIComponent;
@@ -129,4 +167,10 @@ export const api = {
 
   listDiagnoses: (id: string, signal?: AbortSignal) =>
     getJson(`/runs/${enc(id)}/diagnoses`, {}, signal) as Promise<ItemList<Diagnosis>>,
+
+  me: (signal?: AbortSignal) => getJson('/auth/me', {}, signal) as Promise<Me>,
+
+  login: (username: string, password: string) => postJson('/auth/login', { username, password }),
+
+  logout: () => postJson('/auth/logout'),
 };

@@ -147,3 +147,12 @@ export interface RunListParams {
   limit?: number;
   offset?: number;
 }
+
+/** `GET /auth/me` (docs/security.md): who is signed in, or local mode. */
+export interface Me {
+  mode: 'local' | 'authenticated';
+  kind: 'local' | 'user' | 'key';
+  user: { username: string; admin: boolean } | null;
+  projects: { name: string; role: 'viewer' | 'editor' | 'admin' | null }[];
+  csrf_token: string | null;
+}

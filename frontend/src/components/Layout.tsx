@@ -1,4 +1,5 @@
 import { Link, NavLink, Outlet } from 'react-router';
+import { UserMenu } from '../auth/AuthGate';
 
 export function Layout() {
   return (
@@ -16,6 +17,7 @@ export function Layout() {
           </NavLink>
           <NavLink to="/compare">Compare</NavLink>
         </nav>
+        <UserMenu />
       </header>
       <main className="content">
         <Outlet />

@@ -16,11 +16,29 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from gradsight_server import __version__
+from gradsight_server.alerts.dispatch import AlertDispatch, InProcessAlerts
 from gradsight_server.api import errors
+from gradsight_server.api.access import AuthGate
 from gradsight_server.api.broadcast import Broadcaster, RedisListener
 from gradsight_server.api.context import AppContext
-from gradsight_server.api.openapi import BATCH_V1
-from gradsight_server.api.routes import advisor, batches, export, health, runs, series, static, stream
+from gradsight_server.api.openapi import BATCH_V1, SECURITY_SCHEMES
+from gradsight_server.api.routes import (
+    advisor,
+    auth,
+    batches,
+    export,
+    health,
+    projects,
+    runs,
+    series,
+    static,
+    stream,
+    users,
+    webhooks,
+)
+from gradsight_server.api.schemas import ErrorOut
+from gradsight_server.api.security import SecurityMiddleware
+from gradsight_server.auth.ratelimit import make_limiter
 from gradsight_server.ingest.debounce import InProcessDebouncer
 from gradsight_server.ingest.maintenance import Maintenance, sweep
 from gradsight_server.ingest.queue import InProcessQueue
@@ -32,6 +50,15 @@ from gradsight_server.store.engine import Database
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
+# Any route may answer these (api/access.py, api/security.py); documented so clients and the
+# schema fuzzer know them.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "malformed body (not UTF-8 JSON, nested too deeply)"},
+    401: {"model": ErrorOut, "description": "credentials missing or invalid (not in local mode)"},
+    403: {"model": ErrorOut, "description": "not permitted, or a cross-site write"},
+    413: {"model": ErrorOut, "description": "request body too large"},
+    429: {"model": ErrorOut, "description": "rate limited; see Retry-After"},
+}
 
 
 @dataclass
@@ -39,25 +66,37 @@ class Ingest:
     """The queue that applies staged batches and what runs next to it in this process."""
 
     queue: IngestQueue
+    alerts: AlertDispatch
     debouncer: InProcessDebouncer | None = None
     listener: RedisListener | None = None
+    alert_thread: InProcessAlerts | None = None
 
 
 def make_ingest(settings: Settings, db: Database, broadcaster: Broadcaster) -> Ingest:
-    """Celery workers apply batches when Redis is configured (this process only listens for
-    their notices); otherwise a thread here does, with an in-process debouncer."""
+    """Celery workers apply batches and send alerts when Redis is configured (this process only
+    listens for their notices); otherwise threads here do, with an in-process debouncer."""
     if settings.redis_url:
-        from gradsight_server.ingest.celery_app import CeleryQueue, make_celery
+        from gradsight_server.ingest.celery_app import CeleryAlerts, CeleryQueue, make_celery
 
+        app = make_celery(settings)
         return Ingest(
-            CeleryQueue(make_celery(settings), settings.redis_url, settings.diagnosis_debounce_s),
+            CeleryQueue(app, settings.redis_url, settings.diagnosis_debounce_s),
+            CeleryAlerts(app),
             listener=RedisListener(settings.redis_url, broadcaster),
         )
+    alert_thread = InProcessAlerts(db, settings)
     debouncer = InProcessDebouncer(
-        settings.diagnosis_debounce_s, functools.partial(diagnosis_pass, db, publish=broadcaster.publish)
+        settings.diagnosis_debounce_s,
+        functools.partial(
+            diagnosis_pass,
+            db,
+            publish=broadcaster.publish,
+            send_alert=alert_thread.send,
+            public_url=settings.public_url,
+        ),
     )
     queue = InProcessQueue(db, AfterApply(broadcaster.publish, debouncer.request), settings.compact_after_s)
-    return Ingest(queue, debouncer=debouncer)
+    return Ingest(queue, alert_thread, debouncer=debouncer, alert_thread=alert_thread)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         broadcaster = Broadcaster()
         broadcaster.bind(asyncio.get_running_loop())
         ingest = make_ingest(settings, db, broadcaster)
-        for part in (ingest.debouncer, ingest.queue, ingest.listener):
+        for part in (ingest.alert_thread, ingest.debouncer, ingest.queue, ingest.listener):
             if part is not None:
                 part.start()
         app.state.context = AppContext(
@@ -81,6 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             queue=ingest.queue,
             broadcaster=broadcaster,
             should_exit=getattr(app.state, "should_exit", lambda: False),
+            auth=AuthGate(settings, db, make_limiter(settings.redis_url)),
+            alerts=ingest.alerts,
         )
         try:
             # Enqueue what a previous process staged but never applied.
@@ -89,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         except Exception:
             log.exception("startup sweep failed")
-        maintenance = Maintenance(db, ingest.queue, settings)
+        maintenance = Maintenance(db, ingest.queue, settings, ingest.alerts.send)
         maintenance.start()
         # Everything imported and built so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise rescan it whenever a query allocates a few
@@ -106,6 +147,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ingest.queue.stop()
             if ingest.debouncer is not None:
                 ingest.debouncer.stop()
+            if ingest.alert_thread is not None:
+                ingest.alert_thread.stop()
             db.dispose()
 
     app = FastAPI(
@@ -117,14 +160,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
+    app.add_middleware(SecurityMiddleware, settings=settings, api_prefix=API_PREFIX)
     for module in (health, runs, batches, series, export, stream, advisor):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=COMMON_ERRORS)
+    for module in (auth, projects, users, webhooks):  # accounts, keys and alerts (docs/security.md)
+        app.include_router(module.router, prefix=API_PREFIX, responses=COMMON_ERRORS)
     app.include_router(static.make_router(static.find_static_dir(settings.static_dir)))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            schema.setdefault("components", {}).setdefault("schemas", {})["BatchV1"] = BATCH_V1
+            components = schema.setdefault("components", {})
+            components.setdefault("schemas", {})["BatchV1"] = BATCH_V1
+            components["securitySchemes"] = SECURITY_SCHEMES
+            schema["security"] = [{"apiKey": []}, {"session": []}]
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -12,12 +12,23 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gradsight_server.api.json import FastJSONResponse
-from gradsight_server.errors import BadQuery, RunConflict, RunNotFound
+from gradsight_server.errors import (
+    BadQuery,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    RunConflict,
+    RunNotFound,
+    Unauthenticated,
+)
 from gradsight_server.wire.decode import WireError
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 5
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
 
 
 def _json(status: int, detail: Any, headers: dict[str, str] | None = None) -> FastJSONResponse:
@@ -54,9 +65,41 @@ def install(app: FastAPI) -> None:
     async def _conflict(_: Request, exc: RunConflict) -> FastJSONResponse:
         return _json(409, str(exc))
 
+    @app.exception_handler(NotFound)
+    async def _named_not_found(_: Request, exc: NotFound) -> FastJSONResponse:
+        return _json(404, str(exc))
+
+    @app.exception_handler(Conflict)
+    async def _name_taken(_: Request, exc: Conflict) -> FastJSONResponse:
+        return _json(409, str(exc))
+
+    @app.exception_handler(Invalid)
+    async def _invalid(_: Request, exc: Invalid) -> FastJSONResponse:
+        return _json(422, [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}])
+
+    @app.exception_handler(Unauthenticated)
+    async def _unauthenticated(_: Request, exc: Unauthenticated) -> FastJSONResponse:
+        return _json(401, str(exc), {"WWW-Authenticate": 'Bearer realm="gradsight"'})
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden) -> FastJSONResponse:
+        return _json(403, str(exc))
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_: Request, exc: RateLimited) -> FastJSONResponse:
+        return _json(429, str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(RecursionError)
+    async def _too_deep(request: Request, exc: RecursionError) -> FastJSONResponse:
+        # A JSON body nested thousands of levels deep exhausts the parser's recursion.
+        return _json(400, "request body is nested too deeply")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> FastJSONResponse:
-        return _json(exc.status_code, exc.detail, getattr(exc, "headers", None))
+        detail: Any = exc.detail
+        if exc.status_code == 400 and detail == FASTAPI_BODY_ERROR:  # e.g. a body that is not UTF-8
+            detail = [{"loc": ["body"], "msg": "the body is not valid UTF-8 JSON", "type": "json_invalid"}]
+        return _json(exc.status_code, detail, getattr(exc, "headers", None))
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> FastJSONResponse:

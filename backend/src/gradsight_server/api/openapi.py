@@ -49,3 +49,17 @@ BATCH_V1: dict[str, Any] = {
         },
     },
 }
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "apiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A project API key (agents: GRADSIGHT_API_KEY). Not needed in local mode.",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "gradsight_session",
+        "description": "Dashboard sign-in (POST /auth/login); changes also need the X-CSRF-Token header.",
+    },
+}

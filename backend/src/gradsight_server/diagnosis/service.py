@@ -8,10 +8,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from gradsight_server.alerts import service as alerts
 from gradsight_server.diagnosis import engine, loader
 from gradsight_server.diagnosis.advisor import SIGNALS as ADVISOR_SIGNALS
 from gradsight_server.diagnosis.advisor import advise as engine_advise
 from gradsight_server.errors import RunNotFound
+from gradsight_server.runs.service import diagnosis_view
 from gradsight_server.settings import get_settings
 from gradsight_server.store import diagnoses, runs
 from gradsight_server.store.engine import Database
@@ -27,10 +29,13 @@ class PassResult:
     findings: int
     changed: list[Diagnosis] = field(default_factory=list)
     """Diagnoses created or whose status or severity changed in this pass."""
+    alerts: list[int] = field(default_factory=list)
+    """Alert deliveries planned in this pass (alerts/service.py), to send after commit."""
 
 
-def run_pass(db: Database, run_pk: int) -> PassResult | None:
-    """None when the run no longer exists."""
+def run_pass(db: Database, run_pk: int, public_url: str | None = None) -> PassResult | None:
+    """None when the run no longer exists. ``public_url``: the dashboard's address, for links
+    in alerts."""
     with db.session() as session:
         run = runs.get_by_pk(session, run_pk)
         if run is None:
@@ -56,6 +61,9 @@ def run_pass(db: Database, run_pk: int) -> PassResult | None:
                 changed.append(updated)
         changed.extend(diagnoses.resolve(session, plan.resolve))
         diagnoses.record_pass(session, run_pk, last_step)
+        # In the same transaction: a diagnosis that opens always has its alerts planned.
+        run = runs.get_by_pk(session, run_pk)
+        planned = alerts.plan(session, run, changed, diagnosis_view, public_url) if run is not None else []
     log.info(
         "diagnosis pass of run %s (data up to step %s): %d finding(s)%s",
         run_id,
@@ -65,7 +73,7 @@ def run_pass(db: Database, run_pk: int) -> PassResult | None:
         if changed
         else "",
     )
-    return PassResult(run_id, last_step, len(findings), changed)
+    return PassResult(run_id, last_step, len(findings), changed, planned)
 
 
 def advise_run(db: Database, run_id: str) -> dict[str, Any]:

@@ -48,6 +48,7 @@ WORKER_QUEUES = ("celery", MAINTENANCE_QUEUE)
 COMPACT_PACE_S = 5
 """Between a run's groups of keys: runs started together close their tiles together, and their
 compaction, paced, spreads over the ~80 s a tile takes to fill instead of landing at once."""
+ALERT_TASK = "gradsight.alerts.deliver"
 DB_DOWN = (OperationalError, InterfaceError)
 
 
@@ -148,7 +149,33 @@ def diagnose_task(run_pk: int) -> int | None:
         worker_debouncer().clear(run_pk)  # before reading: a later batch schedules the next pass
     except redis.RedisError as exc:  # the mark expires by itself; the pass still runs
         log.warning("could not clear the diagnosis mark of run %s: %s", run_pk, exc)
-    return tasks.diagnosis_pass(worker_db(), run_pk, worker_after_apply().publish)
+    return tasks.diagnosis_pass(
+        worker_db(),
+        run_pk,
+        worker_after_apply().publish,
+        send_alert=lambda pk: deliver_task.apply_async(args=[pk]),
+        public_url=get_settings().public_url,
+    )
+
+
+@celery.task(name=ALERT_TASK, **RETRIES)  # type: ignore[untyped-decorator]
+def deliver_task(delivery_pk: int) -> str:
+    """One attempt at one webhook delivery (alerts/service.py): a task of its own, so a slow or
+    failing destination never holds up ingest or diagnosis; later attempts are sent by the
+    API's maintenance sweep when due."""
+    from gradsight_server.alerts.service import deliver
+
+    return deliver(worker_db(), delivery_pk, get_settings()).state
+
+
+class CeleryAlerts:
+    """The API's hand-over of due alert retries (maintenance sweep) to the workers."""
+
+    def __init__(self, app: Celery = celery) -> None:
+        self._app = app
+
+    def send(self, delivery_pk: int) -> None:
+        self._app.send_task(ALERT_TASK, args=[delivery_pk])
 
 
 @celery.task(name=COMPACT_TASK, **RETRIES)  # type: ignore[untyped-decorator]

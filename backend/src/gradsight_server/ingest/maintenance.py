@@ -2,7 +2,8 @@
 runs silent for ``GRADSIGHT_STALE_AFTER_S`` become crashed, staged batches whose queue
 message failed or may be lost are enqueued again, runs with fresh segments are compacted
 (by the Celery workers, or on this thread when embedded), and about hourly raw points past
-the retention window and old ledger rows are dropped (ingest/retention.py).
+the retention window and old ledger rows are dropped (ingest/retention.py); due alert
+deliveries are handed to their senders, and expired login sessions are deleted.
 
 A staged batch is durable in the database, so the broker is only a doorbell: when Redis was
 down at staging time, or restarted and lost its messages, or a worker died holding them,
@@ -16,10 +17,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy.exc import OperationalError
 
+from gradsight_server.alerts import service as alerts
+from gradsight_server.auth import service as accounts
 from gradsight_server.ingest.retention import prune_ledger, retention_pass
 from gradsight_server.ingest.service import IngestQueue, request_diagnosis
 from gradsight_server.ingest.throttle import Throttle
@@ -96,9 +100,28 @@ def housekeeping(db: Database, queue: IngestQueue, settings: Settings) -> None:
     prune_ledger(db, settings.ledger_keep_days)
 
 
+def sweep_alerts(db: Database, send: Callable[[int], None]) -> int:
+    """Hand due alert deliveries (first attempts whose message was lost, and retries) to the
+    senders. Returns how many."""
+    due = alerts.take_due(db)
+    for pk in due:
+        send(pk)
+    return len(due)
+
+
 class Maintenance:
-    def __init__(self, db: Database, queue: IngestQueue, settings: Settings) -> None:
+    PURGE_EVERY_S = 600.0
+
+    def __init__(
+        self,
+        db: Database,
+        queue: IngestQueue,
+        settings: Settings,
+        send_alert: Callable[[int], None] | None = None,
+    ) -> None:
         self._db, self._queue, self._settings = db, queue, settings
+        self._send_alert = send_alert
+        self._purged_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -120,6 +143,11 @@ class Maintenance:
                 if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_S:
                     last_housekeeping = time.monotonic()
                     housekeeping(self._db, self._queue, self._settings)
+                if self._send_alert is not None:
+                    sweep_alerts(self._db, self._send_alert)
+                if time.monotonic() - self._purged_at > self.PURGE_EVERY_S:
+                    self._purged_at = time.monotonic()
+                    accounts.purge_sessions(self._db)
             except OperationalError as exc:  # the database is down: expected, said once a minute
                 if _DATABASE_DOWN.ready():
                     log.warning("maintenance sweep failed: database unavailable (%s)", exc.orig)

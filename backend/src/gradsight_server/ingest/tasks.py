@@ -62,13 +62,24 @@ def _quietly(what: str, fn: Callable[..., object], arg: object) -> None:
         log.warning("%s failed after a batch was applied (the data is stored): %s", what, exc)
 
 
-def diagnosis_pass(db: Database, run_pk: int, publish: Callable[[Notice], None] | None = None) -> int | None:
+def diagnosis_pass(
+    db: Database,
+    run_pk: int,
+    publish: Callable[[Notice], None] | None = None,
+    send_alert: Callable[[int], object] | None = None,
+    public_url: str | None = None,
+) -> int | None:
     """One diagnosis pass over a run's data (diagnosis/service.py): run the rules, update the
     run's diagnoses, and announce the ones that opened, resolved or changed severity on the
-    live stream (``event: diagnosis``). Returns how many diagnoses changed (None: run deleted)."""
-    result = run_pass(db, run_pk)
+    live stream (``event: diagnosis``); hand the alerts it planned to ``send_alert`` (their
+    outbox rows are committed, so a failure here only delays them to the next sweep).
+    Returns how many diagnoses changed (None: run deleted)."""
+    result = run_pass(db, run_pk, public_url)
     if result is None:
         return None
+    if send_alert is not None:
+        for delivery_pk in result.alerts:
+            _quietly("alert hand-over", send_alert, delivery_pk)
     if publish is not None:
         for diagnosis in result.changed:
             _quietly("diagnosis notice", publish, Notice(result.run_id, DIAGNOSIS, diagnosis_view(diagnosis)))

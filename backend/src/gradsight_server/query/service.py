@@ -53,12 +53,23 @@ def read_series(
 
 
 def read_compare(
-    db: Database, run_ids: Sequence[str], keys: Sequence[str], start: int | None, end: int | None, points: int
+    db: Database,
+    run_ids: Sequence[str],
+    keys: Sequence[str],
+    start: int | None,
+    end: int | None,
+    points: int,
+    projects: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """The same keys across runs. Each key gets one bucket width for every run (from the
-    steps all the runs span), so the runs' buckets line up step for step."""
+    steps all the runs span), so the runs' buckets line up step for step. ``projects``: the
+    caller's readable projects (None: all); a run outside them is "not found", like a missing
+    one, so its existence is not revealed."""
     with db.session() as session:
         found_runs = [_run(session, run_id) for run_id in run_ids]
+        for run in found_runs:
+            if projects is not None and run.project not in projects:
+                raise RunNotFound(run.id)
         states = [rollups.key_states(session, run.pk, keys) for run in found_runs]
         views = [
             reader.views(session, run.pk, list(s.values())) for run, s in zip(found_runs, states, strict=True)

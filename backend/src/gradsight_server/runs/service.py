@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -64,13 +65,15 @@ def create_or_resume(
     name: str | None,
     config: dict[str, Any],
     metadata: dict[str, Any],
+    may_see: Callable[[str], bool] = lambda _: True,
 ) -> Created:
+    """``may_see(project)``: whether the caller may learn the name of the project that already
+    holds this run id (a conflict with a project the caller cannot see names none)."""
     with db.write_session() as session:
         existing = runs.get(session, run_id)
         if existing is not None and existing.project != project:
-            raise RunConflict(
-                f"run {run_id!r} already exists in project {existing.project!r}, not {project!r}"
-            )
+            where = f"project {existing.project!r}" if may_see(existing.project) else "another project"
+            raise RunConflict(f"run {run_id!r} already exists in {where}, not {project!r}")
         run, created = runs.create_or_resume(session, run_id, project, name or run_id, config, metadata)
         session.flush()
         view = run_view(run, runs.health_counts(session, [run.pk])[run.pk])
@@ -85,11 +88,27 @@ def get(db: Database, run_id: str) -> dict[str, Any]:
         return run_view(run, runs.health_counts(session, [run.pk])[run.pk])
 
 
-def list_runs(
-    db: Database, *, project: str | None, q: str | None, status: str | None, limit: int, offset: int
-) -> dict[str, Any]:
+def project_of(db: Database, run_id: str) -> str | None:
+    """The run's project name (None: no such run); what authorization needs of a run."""
     with db.session() as session:
-        rows, total = runs.list_runs(session, project=project, q=q, status=status, limit=limit, offset=offset)
+        return runs.project_of(session, run_id)
+
+
+def list_runs(
+    db: Database,
+    *,
+    project: str | None,
+    q: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+    projects: frozenset[str] | None = None,
+) -> dict[str, Any]:
+    """``projects``: only runs in these projects (None: every project)."""
+    with db.session() as session:
+        rows, total = runs.list_runs(
+            session, project=project, q=q, status=status, limit=limit, offset=offset, projects=projects
+        )
         health = runs.health_counts(session, [r.pk for r in rows])
         return {"items": [run_view(r, health[r.pk]) for r in rows], "total": total}
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -236,3 +237,125 @@ class DiagnosisState(Base):
     passes: Mapped[int] = mapped_column(BigInteger)
     last_pass_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+# --- accounts (migration 0005; docs/security.md) ------------------------------------------
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    """Lower-cased; sign-in is case-insensitive."""
+    password_hash: Mapped[str] = mapped_column(String(256))
+    """``scrypt$n$r$p$salt$hash`` (auth/passwords.py)."""
+    is_admin: Mapped[bool] = mapped_column(Boolean)
+    """Server administrator: every project, users and projects."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoginSession(Base):
+    """A dashboard login. Only the SHA-256 of the cookie's token is stored."""
+
+    __tablename__ = "sessions"
+
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Project(Base):
+    """A project's runs are the runs whose ``project`` is its name."""
+
+    __tablename__ = "projects"
+
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProjectMember(Base):
+    __tablename__ = "project_members"
+    __table_args__ = (PrimaryKeyConstraint("project_pk", "user_pk"),)
+
+    project_pk: Mapped[int] = mapped_column(ForeignKey("projects.pk", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    """viewer | editor | admin"""
+
+
+class ApiKey(Base):
+    """An agent's or a script's key, scoped to one project and to ingest or read. Only the
+    SHA-256 of the key is stored (keys are 256-bit random, so a fast hash is enough)."""
+
+    __tablename__ = "api_keys"
+
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    project_pk: Mapped[int] = mapped_column(ForeignKey("projects.pk", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    prefix: Mapped[str] = mapped_column(String(16))
+    """The key's first characters, shown in lists so a user can tell keys apart."""
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    """ingest | read"""
+    rate_limit_per_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.pk", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# --- alerts (migration 0005) ----------------------------------------------------------------
+
+
+class Webhook(Base):
+    __tablename__ = "webhooks"
+
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    project_pk: Mapped[int] = mapped_column(ForeignKey("projects.pk", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    """json | slack"""
+    min_severity: Mapped[str] = mapped_column(String(16))
+    secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Signs the body (``X-Gradsight-Signature: sha256=<hex HMAC>``) when set."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AlertDelivery(Base):
+    """The alert outbox: one row per (diagnosis, destination), written in the transaction that
+    opened the diagnosis, so an alert is neither lost nor sent twice by design (a worker dying
+    mid-send may repeat one; ``X-Gradsight-Delivery`` lets receivers drop it)."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("diagnosis_pk", "webhook_pk", name="uq_alert_deliveries_diagnosis_webhook"),
+        Index(
+            "ix_alert_deliveries_pending",
+            "next_attempt_at",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+        Index("ix_alert_deliveries_webhook", "webhook_pk", "created_at"),
+    )
+
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    webhook_pk: Mapped[int] = mapped_column(ForeignKey("webhooks.pk", ondelete="CASCADE"))
+    diagnosis_pk: Mapped[int] = mapped_column(ForeignKey("diagnoses.pk", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(12))
+    """pending | delivered | failed"""
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """When the maintenance sweep (re)sends its task, unless it is claimed."""
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """A sender holds it until then; a sender that died lets it go when this passes."""
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    """What happened, as it was when the diagnosis opened (alerts/payloads.py)."""
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

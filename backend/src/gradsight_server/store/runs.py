@@ -24,6 +24,10 @@ def get(session: Session, run_id: str) -> Run | None:
     return session.scalars(select(Run).where(Run.id == run_id)).one_or_none()
 
 
+def project_of(session: Session, run_id: str) -> str | None:
+    return session.scalar(select(Run.project).where(Run.id == run_id))
+
+
 def get_by_pk(session: Session, pk: int) -> Run | None:
     return session.get(Run, pk)
 
@@ -76,7 +80,15 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _filtered(query: Select[Any], project: str | None, q: str | None, status: str | None) -> Select[Any]:
+def _filtered(
+    query: Select[Any],
+    project: str | None,
+    q: str | None,
+    status: str | None,
+    projects: frozenset[str] | None = None,
+) -> Select[Any]:
+    if projects is not None:
+        query = query.where(Run.project.in_(sorted(projects)))
     if project:
         query = query.where(Run.project == project)
     if status:
@@ -101,10 +113,11 @@ def list_runs(
     status: str | None,
     limit: int,
     offset: int,
+    projects: frozenset[str] | None = None,
 ) -> tuple[Sequence[Run], int]:
-    total = session.scalar(_filtered(select(func.count(Run.pk)), project, q, status)) or 0
+    total = session.scalar(_filtered(select(func.count(Run.pk)), project, q, status, projects)) or 0
     rows = session.scalars(
-        _filtered(select(Run), project, q, status)
+        _filtered(select(Run), project, q, status, projects)
         .order_by(Run.created_at.desc(), Run.pk.desc())
         .limit(limit)
         .offset(offset)

@@ -40,6 +40,25 @@ def insert_ignore(
     return len(session.execute(stmt, list(rows)).all())
 
 
+def insert_ignore_returning(
+    session: Session,
+    model: type[DeclarativeBase],
+    rows: Sequence[Mapping[str, Any]],
+    conflict: Sequence[str],
+    column: str,
+) -> list[Any]:
+    """Like :func:`insert_ignore`, returning ``column`` (e.g. the new primary keys) of the rows
+    that went in."""
+    if not rows:
+        return []
+    stmt = (
+        _insert(session, model)
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        .returning(model.__table__.c[column])
+    )
+    return [row[0] for row in session.execute(stmt, list(rows)).all()]
+
+
 def upsert(
     session: Session,
     model: type[DeclarativeBase],

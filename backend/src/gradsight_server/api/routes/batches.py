@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gradsight_server.api.context import AppContext, ContextDep
 from gradsight_server.api.json import FastJSONResponse
-from gradsight_server.api.routes.runs import RunId
+from gradsight_server.api.routes.runs import INGEST_RUN, RunId
 from gradsight_server.api.schemas import BatchAccepted, ErrorOut
 from gradsight_server.ingest import service
 from gradsight_server.wire.decode import WireError, decode_batch, inflate, media_type
@@ -16,7 +16,7 @@ from gradsight_server.wire.model import JSON_TYPE, MSGPACK_TYPE
 router = APIRouter(tags=["ingest"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 404, 413, 415, 422, 503)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413, 415, 422, 429, 503)
 }
 _BODY_SCHEMA = {"$ref": "#/components/schemas/BatchV1"}
 
@@ -54,6 +54,7 @@ def _ingest(
     status_code=202,
     response_model=BatchAccepted,
     responses=_ERRORS,
+    dependencies=INGEST_RUN,
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from gradsight_server.api.context import ContextDep
-from gradsight_server.api.routes.runs import NOT_FOUND, RunId
+from gradsight_server.api.routes.runs import NOT_FOUND, READ_RUN, RunId
 from gradsight_server.errors import RunNotFound
 from gradsight_server.query import export
 from gradsight_server.store.engine import Database
@@ -30,6 +30,7 @@ def _run_pk(db: Database, run_id: str) -> int:
     "/runs/{run_id}/export",
     response_class=StreamingResponse,
     responses={**NOT_FOUND, 200: {"content": {t: {} for t in export.MEDIA_TYPES.values()}}},
+    dependencies=READ_RUN,
 )
 async def export_run(
     run_id: RunId, ctx: ContextDep, fmt: Annotated[Literal["csv", "parquet"], Query(alias="format")] = "csv"

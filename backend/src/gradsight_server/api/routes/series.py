@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
+from gradsight_server.api.access import Grant, InProjects
 from gradsight_server.api.context import ContextDep
 from gradsight_server.api.json import FastJSONResponse
-from gradsight_server.api.routes.runs import NOT_FOUND, RunId
+from gradsight_server.api.routes.runs import NOT_FOUND, READ_RUN, RunId
 from gradsight_server.api.schemas import RUN_ID_PATTERN, CompareResponse, MatrixResponse, SeriesResponse
+from gradsight_server.auth.model import Permission
 from gradsight_server.query.service import read_compare, read_matrix, read_series
 from gradsight_server.wire.decode import MAX_KEY_LENGTH, MAX_STEP
 
@@ -66,6 +68,7 @@ def check_range(start: int | None, end: int | None) -> None:
     response_model=SeriesResponse,
     response_class=FastJSONResponse,
     responses=NOT_FOUND,
+    dependencies=READ_RUN,
 )
 async def get_series(
     run_id: RunId,
@@ -91,6 +94,7 @@ async def get_series(
 )
 async def compare(
     ctx: ContextDep,
+    grant: Annotated[Grant, Depends(InProjects(Permission.READ))],
     runs: Annotated[str, Query(max_length=4_000, description="comma-separated run ids")],
     keys: Annotated[str, Query(max_length=20_000, description="comma-separated metric names")],
     start: Step = None,
@@ -104,7 +108,7 @@ async def compare(
     if len(run_ids) * len(names) > MAX_SERIES_PER_COMPARE:
         raise _invalid("keys", f"runs × keys is at most {MAX_SERIES_PER_COMPARE}")
     check_range(start, end)
-    body = await run_in_threadpool(read_compare, ctx.db, run_ids, names, start, end, points)
+    body = await run_in_threadpool(read_compare, ctx.db, run_ids, names, start, end, points, grant.projects)
     return FastJSONResponse(body)
 
 
@@ -113,6 +117,7 @@ async def compare(
     response_model=MatrixResponse,
     response_class=FastJSONResponse,
     responses=NOT_FOUND,
+    dependencies=READ_RUN,
 )
 async def matrix(
     run_id: RunId,

@@ -46,6 +46,8 @@ def make_router(static_dir: Path | None) -> APIRouter:
             raise HTTPException(404, "no such API route")
         if static_dir is None:
             return HTMLResponse(NOT_BUILT, headers=SECURITY_HEADERS)
+        if any(ord(c) < 32 for c in path):  # a NUL would make the path unresolvable (ValueError)
+            raise HTTPException(404, "no such file")
         target = (static_dir / path).resolve()
         if path and target.is_file() and target.is_relative_to(static_dir):
             # Vite fingerprints everything under assets/, so it may be cached for good.

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gradsight_server.api.broadcast import RESYNC
 from gradsight_server.api.context import AppContext, ContextDep
-from gradsight_server.api.routes.runs import NOT_FOUND, RunId
+from gradsight_server.api.routes.runs import NOT_FOUND, READ_RUN, RunId
 from gradsight_server.errors import RunNotFound
 from gradsight_server.ingest.notices import STEPS
 from gradsight_server.runs import service
@@ -81,6 +81,7 @@ async def _events(ctx: AppContext, run_id: str) -> AsyncIterator[bytes]:
     "/runs/{run_id}/stream",
     responses={**NOT_FOUND, 200: {"content": {"text/event-stream": {}}, "description": "an event stream"}},
     response_class=StreamingResponse,
+    dependencies=READ_RUN,
 )
 async def stream(run_id: RunId, ctx: ContextDep) -> StreamingResponse:
     """Server-sent events: ``steps`` ``{"last_step": n}`` as data arrives (then ``diagnosis``)."""

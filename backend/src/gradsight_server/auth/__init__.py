@@ -1,0 +1,1 @@
+"""Accounts, sessions, projects, roles and API keys (docs/security.md)."""
