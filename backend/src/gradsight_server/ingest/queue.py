@@ -7,12 +7,11 @@ set, Celery workers do. Both call the same :func:`gradsight_server.ingest.servic
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from datetime import timedelta
 
 from gradsight_server.ingest.compaction import compact_run
+from gradsight_server.ingest.idthread import IdThread
 from gradsight_server.ingest.tasks import AfterApply, apply_batch
 from gradsight_server.store.engine import Database
 
@@ -33,11 +32,10 @@ class InProcessQueue:
         self._db = db
         self._after = after
         self._compact_grace = timedelta(seconds=compact_after_s)
-        self._queue: queue.Queue[int | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._thread = IdThread("gradsight-ingest", self._apply_with_retries)
 
     def enqueue(self, ledger_pk: int) -> None:
-        self._queue.put(ledger_pk)
+        self._thread.put(ledger_pk)
 
     def compact(self, run_pk: int) -> None:
         """Compact now, on the caller's thread (the maintenance thread): SQLite serialises it
@@ -48,29 +46,14 @@ class InProcessQueue:
         self._after.request_diagnosis(run_pk)
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="gradsight-ingest", daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
+        self._thread.stop()
 
     def join(self) -> None:
         """Block until everything enqueued so far has been processed (tests, shutdown)."""
-        self._queue.join()
-
-    def _run(self) -> None:
-        while True:
-            pk = self._queue.get()
-            try:
-                if pk is None:
-                    return
-                self._apply_with_retries(pk)
-            finally:
-                self._queue.task_done()
+        self._thread.join()
 
     def _apply_with_retries(self, pk: int) -> None:
         for attempt in range(self.RETRIES):
