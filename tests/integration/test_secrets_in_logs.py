@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import gradsight
-from tests.support.procs import BIN, Server
+from tests.support.procs import BIN, Server, wait_until
 from tests.support.redis import run_cli
 from tests.support.training import mlp, train
 
@@ -66,7 +66,12 @@ def test_no_secret_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
         run.watch(model, opt)
         train(run, model, opt, 5)
         run.finish()
-        assert client.get(f"/api/v1/runs/{run.id}").json()["status"] == "finished"
+        # finish() returns once the final batch is accepted (202); applying it follows.
+        wait_until(
+            lambda: client.get(f"/api/v1/runs/{run.id}").json()["status"] == "finished",
+            30,
+            "the keyed run to be finished",
+        )
         assert client.post("/api/v1/auth/logout").status_code == 204
     finally:
         server.stop()
